@@ -1,0 +1,252 @@
+// matbench's own CUDA kernels, compiled at run time with NVRTC for the device's architecture
+// (see src/backend/cuda/kernels.rs). Everything that is not the GEMM itself lives here:
+//   - philox_uniform_*: the seeded input matrix, bit-identical to src/philox.rs on the CPU;
+//   - sum_*_partial + sum_finish: s = sum(C), accumulated in f64, in a fixed order (deterministic);
+//   - colsum_*_partial + colsum_finish: column sums of A in f64, for the O(n^2) reference
+//     sum(A*A^T) = sum_k (sum_i A_ik)^2;
+//   - rowdots_*: f64 dot products A[r,:].A[j,:] for a few sample rows r and every j, to check
+//     whole rows of C element by element.
+// No headers are included so NVRTC needs no include path; indices are 64-bit throughout because
+// n*n exceeds 2^32 for n > 65535.
+
+typedef unsigned int u32;
+typedef unsigned long long u64;
+
+struct alignas(16) f32x4 { float x, y, z, w; };
+struct alignas(16) f64x2 { double x, y; };
+
+// ---------------------------------------------------------------------------------------------
+// Philox4x32-10 (Salmon et al., SC'11; constants and round structure of Random123).
+// ---------------------------------------------------------------------------------------------
+struct philox_out { u32 v[4]; };
+
+__device__ __forceinline__ philox_out philox4x32_10(u32 c0, u32 c1, u32 c2, u32 c3, u32 k0, u32 k1) {
+#pragma unroll
+    for (int round = 0; round < 10; ++round) {
+        if (round > 0) {
+            k0 += 0x9E3779B9u;
+            k1 += 0xBB67AE85u;
+        }
+        // One 32x32->64 multiply gives both halves (IMAD.WIDE), cheaper than mulhi + mullo.
+        u64 p0 = (u64)0xD2511F53u * c0;
+        u64 p1 = (u64)0xCD9E8D57u * c2;
+        u32 hi0 = (u32)(p0 >> 32), lo0 = (u32)p0;
+        u32 hi1 = (u32)(p1 >> 32), lo1 = (u32)p1;
+        u32 n0 = hi1 ^ c1 ^ k0;
+        u32 n2 = hi0 ^ c3 ^ k1;
+        c0 = n0;
+        c1 = lo1;
+        c2 = n2;
+        c3 = lo0;
+    }
+    philox_out out;
+    out.v[0] = c0;
+    out.v[1] = c1;
+    out.v[2] = c2;
+    out.v[3] = c3;
+    return out;
+}
+
+// The block counter is the element index divided by the elements one call yields; the seed is
+// the key. Both mappings below are exact, so CPU and GPU agree bit for bit.
+__device__ __forceinline__ philox_out philox_block(u64 block, u64 seed) {
+    return philox4x32_10((u32)block, (u32)(block >> 32), 0u, 0u, (u32)seed, (u32)(seed >> 32));
+}
+
+__device__ __forceinline__ float u32_to_unit_f32(u32 x) {
+    return (float)(x >> 8) * (1.0f / 16777216.0f);
+}
+
+__device__ __forceinline__ double u32x2_to_unit_f64(u32 hi, u32 lo) {
+    u64 bits = ((u64)hi << 21) | (u64)(lo >> 11);
+    return (double)bits * (1.0 / 9007199254740992.0);
+}
+
+// A[e] for e in [0, len): four f32 per Philox call.
+extern "C" __global__ void philox_uniform_f32(float* __restrict__ out, u64 len, u64 seed) {
+    u64 blocks = (len + 3) / 4;
+    u64 stride = (u64)gridDim.x * blockDim.x;
+    for (u64 b = (u64)blockIdx.x * blockDim.x + threadIdx.x; b < blocks; b += stride) {
+        philox_out r = philox_block(b, seed);
+        u64 e = b * 4;
+        if (e + 4 <= len) {
+            f32x4 v;
+            v.x = u32_to_unit_f32(r.v[0]);
+            v.y = u32_to_unit_f32(r.v[1]);
+            v.z = u32_to_unit_f32(r.v[2]);
+            v.w = u32_to_unit_f32(r.v[3]);
+            reinterpret_cast<f32x4*>(out)[b] = v;
+        } else {
+            for (u64 i = 0; e + i < len; ++i) out[e + i] = u32_to_unit_f32(r.v[i]);
+        }
+    }
+}
+
+// A[e] for e in [0, len): two f64 per Philox call, 53 random bits each.
+extern "C" __global__ void philox_uniform_f64(double* __restrict__ out, u64 len, u64 seed) {
+    u64 blocks = (len + 1) / 2;
+    u64 stride = (u64)gridDim.x * blockDim.x;
+    for (u64 b = (u64)blockIdx.x * blockDim.x + threadIdx.x; b < blocks; b += stride) {
+        philox_out r = philox_block(b, seed);
+        u64 e = b * 2;
+        double v0 = u32x2_to_unit_f64(r.v[0], r.v[1]);
+        double v1 = u32x2_to_unit_f64(r.v[2], r.v[3]);
+        if (e + 2 <= len) {
+            f64x2 v;
+            v.x = v0;
+            v.y = v1;
+            reinterpret_cast<f64x2*>(out)[b] = v;
+        } else {
+            out[e] = v0;
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Block-wide f64 sum (result valid in thread 0). blockDim.x must be a multiple of 32, <= 1024.
+// ---------------------------------------------------------------------------------------------
+__device__ __forceinline__ double warp_sum(double v) {
+#pragma unroll
+    for (int offset = 16; offset > 0; offset >>= 1) v += __shfl_down_sync(0xffffffffu, v, offset);
+    return v;
+}
+
+__device__ double block_sum(double v) {
+    __shared__ double warp_totals[32];
+    u32 lane = threadIdx.x & 31u;
+    u32 warp = threadIdx.x >> 5;
+    __syncthreads();  // the shared array may still be read by a previous call
+    v = warp_sum(v);
+    if (lane == 0) warp_totals[warp] = v;
+    __syncthreads();
+    v = (threadIdx.x < (blockDim.x >> 5)) ? warp_totals[lane] : 0.0;
+    if (warp == 0) v = warp_sum(v);
+    return v;
+}
+
+// ---------------------------------------------------------------------------------------------
+// s = sum(x) in f64. Pass 1: each block writes one partial (fixed grid => fixed order).
+// Four independent 16-byte loads in flight per thread keep HBM busy.
+// ---------------------------------------------------------------------------------------------
+extern "C" __global__ void sum_f32_partial(const float* __restrict__ x, u64 len, double* __restrict__ partial) {
+    const f32x4* x4 = reinterpret_cast<const f32x4*>(x);
+    u64 n4 = len / 4;
+    u64 stride = (u64)gridDim.x * blockDim.x;
+    u64 i = (u64)blockIdx.x * blockDim.x + threadIdx.x;
+    double a0 = 0.0, a1 = 0.0, a2 = 0.0, a3 = 0.0;
+    for (; i + 3 * stride < n4; i += 4 * stride) {
+        f32x4 v0 = x4[i], v1 = x4[i + stride], v2 = x4[i + 2 * stride], v3 = x4[i + 3 * stride];
+        a0 += ((double)v0.x + (double)v0.y) + ((double)v0.z + (double)v0.w);
+        a1 += ((double)v1.x + (double)v1.y) + ((double)v1.z + (double)v1.w);
+        a2 += ((double)v2.x + (double)v2.y) + ((double)v2.z + (double)v2.w);
+        a3 += ((double)v3.x + (double)v3.y) + ((double)v3.z + (double)v3.w);
+    }
+    for (; i < n4; i += stride) {
+        f32x4 v = x4[i];
+        a0 += ((double)v.x + (double)v.y) + ((double)v.z + (double)v.w);
+    }
+    u64 t = (u64)blockIdx.x * blockDim.x + threadIdx.x;
+    if (t < len - n4 * 4) a1 += (double)x[n4 * 4 + t];
+    double total = block_sum((a0 + a1) + (a2 + a3));
+    if (threadIdx.x == 0) partial[blockIdx.x] = total;
+}
+
+extern "C" __global__ void sum_f64_partial(const double* __restrict__ x, u64 len, double* __restrict__ partial) {
+    const f64x2* x2 = reinterpret_cast<const f64x2*>(x);
+    u64 n2 = len / 2;
+    u64 stride = (u64)gridDim.x * blockDim.x;
+    u64 i = (u64)blockIdx.x * blockDim.x + threadIdx.x;
+    double a0 = 0.0, a1 = 0.0, a2 = 0.0, a3 = 0.0;
+    for (; i + 3 * stride < n2; i += 4 * stride) {
+        f64x2 v0 = x2[i], v1 = x2[i + stride], v2 = x2[i + 2 * stride], v3 = x2[i + 3 * stride];
+        a0 += v0.x + v0.y;
+        a1 += v1.x + v1.y;
+        a2 += v2.x + v2.y;
+        a3 += v3.x + v3.y;
+    }
+    for (; i < n2; i += stride) {
+        f64x2 v = x2[i];
+        a0 += v.x + v.y;
+    }
+    u64 t = (u64)blockIdx.x * blockDim.x + threadIdx.x;
+    if (t < len - n2 * 2) a1 += x[n2 * 2 + t];
+    double total = block_sum((a0 + a1) + (a2 + a3));
+    if (threadIdx.x == 0) partial[blockIdx.x] = total;
+}
+
+// Pass 2: one block adds the partials in index order.
+extern "C" __global__ void sum_finish(const double* __restrict__ partial, u32 count, double* __restrict__ out) {
+    double acc = 0.0;
+    for (u32 i = threadIdx.x; i < count; i += blockDim.x) acc += partial[i];
+    double total = block_sum(acc);
+    if (threadIdx.x == 0) out[0] = total;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Column sums of row-major A (n x n) in f64. Grid: x over columns, y over chunks of rows;
+// neighbouring threads read neighbouring columns, so every row read is coalesced.
+// ---------------------------------------------------------------------------------------------
+template <typename T>
+__device__ void colsum_partial(const T* __restrict__ a, u32 n, u32 rows_per_chunk, double* __restrict__ partial) {
+    u32 col = blockIdx.x * blockDim.x + threadIdx.x;
+    if (col >= n) return;
+    u64 r0 = (u64)blockIdx.y * rows_per_chunk;
+    u64 r1 = r0 + rows_per_chunk;
+    if (r1 > n) r1 = n;
+    double acc = 0.0;
+#pragma unroll 8
+    for (u64 r = r0; r < r1; ++r) acc += (double)a[r * n + col];
+    partial[(u64)blockIdx.y * n + col] = acc;
+}
+
+extern "C" __global__ void colsum_f32_partial(const float* a, u32 n, u32 rows_per_chunk, double* partial) {
+    colsum_partial<float>(a, n, rows_per_chunk, partial);
+}
+
+extern "C" __global__ void colsum_f64_partial(const double* a, u32 n, u32 rows_per_chunk, double* partial) {
+    colsum_partial<double>(a, n, rows_per_chunk, partial);
+}
+
+extern "C" __global__ void colsum_finish(const double* __restrict__ partial, u32 n, u32 chunks, double* __restrict__ colsum) {
+    u32 col = blockIdx.x * blockDim.x + threadIdx.x;
+    if (col >= n) return;
+    double acc = 0.0;
+    for (u32 c = 0; c < chunks; ++c) acc += partial[(u64)c * n + col];
+    colsum[col] = acc;
+}
+
+// ---------------------------------------------------------------------------------------------
+// out[s*n + j] = sum_k A[rows[s], k] * A[j, k] in f64, one block per j. The sample rows are
+// few (<= MAX_SAMPLE_ROWS) and stay in L2; A is read once.
+// ---------------------------------------------------------------------------------------------
+#define MAX_SAMPLE_ROWS 8
+
+template <typename T>
+__device__ void rowdots(const T* __restrict__ a, u32 n, const u32* __restrict__ rows, u32 nrows, double* __restrict__ out) {
+    u64 j = blockIdx.x;
+    const T* aj = a + j * n;
+    double acc[MAX_SAMPLE_ROWS];
+#pragma unroll
+    for (int s = 0; s < MAX_SAMPLE_ROWS; ++s) acc[s] = 0.0;
+    for (u32 k = threadIdx.x; k < n; k += blockDim.x) {
+        double v = (double)aj[k];
+#pragma unroll
+        for (int s = 0; s < MAX_SAMPLE_ROWS; ++s)
+            if ((u32)s < nrows) acc[s] += v * (double)a[(u64)rows[s] * n + k];
+    }
+#pragma unroll
+    for (int s = 0; s < MAX_SAMPLE_ROWS; ++s) {
+        if ((u32)s < nrows) {
+            double total = block_sum(acc[s]);
+            if (threadIdx.x == 0) out[(u64)s * n + j] = total;
+        }
+    }
+}
+
+extern "C" __global__ void rowdots_f32(const float* a, u32 n, const u32* rows, u32 nrows, double* out) {
+    rowdots<float>(a, n, rows, nrows, out);
+}
+
+extern "C" __global__ void rowdots_f64(const double* a, u32 n, const u32* rows, u32 nrows, double* out) {
+    rowdots<double>(a, n, rows, nrows, out);
+}

@@ -1,0 +1,405 @@
+//! The CPU backend: faer's GEMM by default, matrixmultiply (through ndarray) on request.
+//!
+//! Both read A in place with transposed strides, so C = A·Aᵀ is one GEMM call and no copy of
+//! A is made. All work runs inside one rayon pool sized by `--threads`. matrixmultiply keeps its
+//! own threads, sized by `MATMUL_NUM_THREADS` (set by `main` before any thread starts) and capped
+//! at 4 by the crate.
+
+use crate::Second;
+use crate::backend::{
+    Backend, BackendKind, CpuEngine, HostMatrix, Iteration, format_byte, matrices_byte,
+};
+use crate::dtype::DType;
+use crate::error::Error;
+use crate::philox::Uniform;
+use crate::record::DeviceRecord;
+use crate::verify::{SampledRow, VerificationData};
+use rayon::prelude::*;
+use std::time::Instant;
+
+/// Rows handed to one rayon task when generating and reducing.
+const ROWS_PER_TASK: usize = 16;
+
+/// The host CPU as a [`Backend`].
+pub struct CpuBackend {
+    pool: rayon::ThreadPool,
+    threads: usize,
+    engine: CpuEngine,
+    device: DeviceRecord,
+    state: Option<Matrices>,
+}
+
+enum Matrices {
+    F32(State<f32>),
+    F64(State<f64>),
+}
+
+struct State<T> {
+    n: usize,
+    a: Vec<T>,
+    c: Vec<T>,
+}
+
+/// What the CPU paths need of an element type.
+trait Element:
+    Uniform + faer::traits::ComplexField + ndarray::LinalgScalar + Into<f64> + Default
+{
+    const ONE: Self;
+}
+
+impl Element for f32 {
+    const ONE: f32 = 1.0;
+}
+
+impl Element for f64 {
+    const ONE: f64 = 1.0;
+}
+
+impl CpuBackend {
+    /// A backend with a pool of `threads` workers using `engine` for the GEMM.
+    pub fn new(threads: usize, engine: CpuEngine) -> Result<CpuBackend, Error> {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .thread_name(|i| format!("matbench-cpu-{i}"))
+            .build()
+            .map_err(|e| Error::Device(format!("could not start {threads} CPU threads: {e}")))?;
+        let host = crate::host::host_record();
+        let device = DeviceRecord {
+            kind: "cpu".into(),
+            name: host.cpu_model,
+            index: None,
+            uuid: None,
+            compute_capability: None,
+            multiprocessors: None,
+            memory_total_byte: host.memory_total_byte,
+            driver_version: None,
+            cuda_driver_version: None,
+            cublas_version: None,
+            nvrtc_version: None,
+            threads: Some(effective_threads(threads, engine)),
+        };
+        Ok(CpuBackend {
+            pool,
+            threads,
+            engine,
+            device,
+            state: None,
+        })
+    }
+
+    fn state(&mut self) -> Result<&mut Matrices, Error> {
+        self.state
+            .as_mut()
+            .ok_or_else(|| Error::Device("the CPU backend was used before prepare()".into()))
+    }
+}
+
+/// Threads the engine really uses: matrixmultiply stops at 4.
+fn effective_threads(threads: usize, engine: CpuEngine) -> usize {
+    match engine {
+        CpuEngine::Faer => threads,
+        CpuEngine::Matrixmultiply => threads.min(4),
+    }
+}
+
+fn alloc<T: Element>(len: usize) -> Result<Vec<T>, Error> {
+    let mut v = Vec::new();
+    v.try_reserve_exact(len).map_err(|_| {
+        Error::OutOfMemory(format!(
+            "the host could not allocate {} for a matrix",
+            format_byte((len * std::mem::size_of::<T>()) as u64)
+        ))
+    })?;
+    v.resize(len, T::default());
+    Ok(v)
+}
+
+fn generate<T: Element>(s: &mut State<T>, seed: u64) {
+    let n = s.n;
+    // Chunks start on multiples of 4 elements, so each Philox block is computed once.
+    let chunk = (ROWS_PER_TASK * n).div_ceil(4) * 4;
+    s.a.par_chunks_mut(chunk.max(4))
+        .enumerate()
+        .for_each(|(i, part)| T::fill(seed, (i * chunk.max(4)) as u64, part));
+}
+
+fn matmul<T: Element>(s: &mut State<T>, engine: CpuEngine, threads: usize) {
+    let n = s.n;
+    match engine {
+        CpuEngine::Faer => {
+            let a = faer::MatRef::from_row_major_slice(&s.a, n, n);
+            let c = faer::MatMut::from_row_major_slice_mut(&mut s.c, n, n);
+            faer::linalg::matmul::matmul(
+                c,
+                faer::Accum::Replace,
+                a,
+                a.transpose(),
+                T::ONE,
+                faer::Par::rayon(threads),
+            );
+        }
+        CpuEngine::Matrixmultiply => {
+            // Shapes are (n, n) over slices of exactly n·n elements: from_shape cannot fail.
+            let (Ok(a), Ok(mut c)) = (
+                ndarray::ArrayView2::from_shape((n, n), &s.a),
+                ndarray::ArrayViewMut2::from_shape((n, n), &mut s.c),
+            ) else {
+                return;
+            };
+            ndarray::linalg::general_mat_mul(T::ONE, &a, &a.t(), T::default(), &mut c);
+        }
+    }
+}
+
+/// Σ C in f64: eight accumulators per task (the loop is memory-bound, this keeps it so), task
+/// partials added in index order so the result does not depend on scheduling.
+fn reduce<T: Element>(s: &State<T>) -> f64 {
+    let partials: Vec<f64> =
+        s.c.par_chunks(ROWS_PER_TASK * s.n.max(1))
+            .map(|part| {
+                let mut acc = [0f64; 8];
+                let mut lanes = part.chunks_exact(8);
+                for x in &mut lanes {
+                    for (a, &v) in acc.iter_mut().zip(x) {
+                        *a += v.into();
+                    }
+                }
+                let tail: f64 = lanes.remainder().iter().map(|&v| v.into()).sum();
+                acc.iter().sum::<f64>() + tail
+            })
+            .collect();
+    partials.iter().sum()
+}
+
+fn verification_data<T: Element>(s: &State<T>, rows: &[usize]) -> VerificationData {
+    let n = s.n;
+    let a = &s.a;
+    let partial_sums: Vec<Vec<f64>> = a
+        .par_chunks(ROWS_PER_TASK * n)
+        .map(|block| {
+            let mut sums = vec![0f64; n];
+            for row in block.chunks_exact(n) {
+                for (acc, &v) in sums.iter_mut().zip(row) {
+                    *acc += v.into();
+                }
+            }
+            sums
+        })
+        .collect();
+    let mut column_sums = vec![0f64; n];
+    for part in &partial_sums {
+        for (acc, v) in column_sums.iter_mut().zip(part) {
+            *acc += v;
+        }
+    }
+    let sampled = rows
+        .iter()
+        .filter(|&&r| r < n)
+        .map(|&r| {
+            let ar = &a[r * n..(r + 1) * n];
+            let reference = (0..n)
+                .into_par_iter()
+                .map(|j| {
+                    let aj = &a[j * n..(j + 1) * n];
+                    ar.iter()
+                        .zip(aj)
+                        .map(|(&x, &y)| x.into() * y.into())
+                        .sum::<f64>()
+                })
+                .collect();
+            let computed = s.c[r * n..(r + 1) * n].iter().map(|&v| v.into()).collect();
+            SampledRow {
+                row: r,
+                computed,
+                reference,
+            }
+        })
+        .collect();
+    VerificationData {
+        column_sums,
+        rows: sampled,
+    }
+}
+
+impl Backend for CpuBackend {
+    fn kind(&self) -> BackendKind {
+        BackendKind::Cpu
+    }
+
+    fn device(&self) -> &DeviceRecord {
+        &self.device
+    }
+
+    fn math_mode(&self, dtype: DType) -> String {
+        let (call, bits) = match self.engine {
+            CpuEngine::Faer => ("faer::linalg::matmul::matmul", "SIMD FMA"),
+            CpuEngine::Matrixmultiply => ("ndarray general_mat_mul (matrixmultiply)", "SIMD"),
+        };
+        format!("{dtype}: {call}, IEEE {dtype} arithmetic ({bits}), sum accumulated in f64")
+    }
+
+    fn prepare(&mut self, n: usize, dtype: DType) -> Result<(), Error> {
+        self.state = None;
+        let need = matrices_byte(n, dtype)
+            .ok_or_else(|| Error::OutOfMemory(format!("n = {n} is too large to address")))?;
+        if let Some(available) = crate::host::available_memory_byte()
+            && need > available
+        {
+            return Err(Error::OutOfMemory(format!(
+                "n = {n} in {dtype} needs {} of host memory (A and C, 2·n²·{} bytes); {} is available",
+                format_byte(need),
+                dtype.size_byte(),
+                format_byte(available)
+            )));
+        }
+        let len = n * n;
+        self.state = Some(match dtype {
+            DType::F32 => Matrices::F32(State {
+                n,
+                a: alloc(len)?,
+                c: alloc(len)?,
+            }),
+            DType::F64 => Matrices::F64(State {
+                n,
+                a: alloc(len)?,
+                c: alloc(len)?,
+            }),
+            other => {
+                return Err(Error::InvalidArgument(format!(
+                    "the cpu backend does not compute {other}; use --dtype f32 or f64"
+                )));
+            }
+        });
+        Ok(())
+    }
+
+    fn generate(&mut self, seed: u64) -> Result<Second, Error> {
+        let pool = &self.pool;
+        let state = self
+            .state
+            .as_mut()
+            .ok_or_else(|| Error::Device("prepare() first".into()))?;
+        let start = Instant::now();
+        pool.install(|| match state {
+            Matrices::F32(s) => generate(s, seed),
+            Matrices::F64(s) => generate(s, seed),
+        });
+        Ok(start.elapsed().as_secs_f64())
+    }
+
+    fn iterate(&mut self) -> Result<Iteration, Error> {
+        let (engine, threads) = (self.engine, self.threads);
+        let pool = &self.pool;
+        let state = self
+            .state
+            .as_mut()
+            .ok_or_else(|| Error::Device("prepare() first".into()))?;
+        pool.install(|| {
+            let start = Instant::now();
+            match state {
+                Matrices::F32(s) => matmul(s, engine, threads),
+                Matrices::F64(s) => matmul(s, engine, threads),
+            }
+            let matmul_s = start.elapsed().as_secs_f64();
+            let start = Instant::now();
+            let sum = match state {
+                Matrices::F32(s) => reduce(s),
+                Matrices::F64(s) => reduce(s),
+            };
+            Ok(Iteration {
+                matmul_s,
+                reduce_s: start.elapsed().as_secs_f64(),
+                sum,
+            })
+        })
+    }
+
+    fn verification_data(&mut self, rows: &[usize]) -> Result<VerificationData, Error> {
+        let pool = &self.pool;
+        let state = self
+            .state
+            .as_ref()
+            .ok_or_else(|| Error::Device("prepare() first".into()))?;
+        Ok(pool.install(|| match state {
+            Matrices::F32(s) => verification_data(s, rows),
+            Matrices::F64(s) => verification_data(s, rows),
+        }))
+    }
+
+    fn download_matrix(&mut self) -> Result<HostMatrix, Error> {
+        Ok(match self.state()? {
+            Matrices::F32(s) => HostMatrix::F32(s.a.clone()),
+            Matrices::F64(s) => HostMatrix::F64(s.a.clone()),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn naive_aat(a: &[f64], n: usize) -> Vec<f64> {
+        let mut c = vec![0.0; n * n];
+        for i in 0..n {
+            for j in 0..n {
+                c[i * n + j] = (0..n).map(|k| a[i * n + k] * a[j * n + k]).sum();
+            }
+        }
+        c
+    }
+
+    #[test]
+    fn both_engines_compute_a_times_a_transposed() {
+        for engine in [CpuEngine::Faer, CpuEngine::Matrixmultiply] {
+            for n in [1usize, 7, 33] {
+                let mut b = CpuBackend::new(2, engine).unwrap();
+                b.prepare(n, DType::F64).unwrap();
+                b.generate(11).unwrap();
+                let it = b.iterate().unwrap();
+                let Ok(HostMatrix::F64(a)) = b.download_matrix() else {
+                    panic!("f64 expected")
+                };
+                let want = naive_aat(&a, n);
+                let Some(Matrices::F64(s)) = &b.state else {
+                    panic!("state")
+                };
+                for (got, want) in s.c.iter().zip(&want) {
+                    assert!(
+                        (got - want).abs() <= 1e-12 * want.abs().max(1.0),
+                        "{engine:?} n={n}"
+                    );
+                }
+                let total: f64 = want.iter().sum();
+                assert!((it.sum - total).abs() <= 1e-12 * total, "{engine:?} n={n}");
+            }
+        }
+    }
+
+    #[test]
+    fn generated_matrix_is_the_philox_stream() {
+        let mut b = CpuBackend::new(2, CpuEngine::Faer).unwrap();
+        b.prepare(37, DType::F32).unwrap();
+        b.generate(5).unwrap();
+        let Ok(HostMatrix::F32(a)) = b.download_matrix() else {
+            panic!("f32 expected")
+        };
+        for (i, v) in a.iter().enumerate() {
+            assert_eq!(v.to_bits(), f32::uniform_at(5, i as u64).to_bits());
+        }
+    }
+
+    #[test]
+    fn unsupported_dtype_and_use_before_prepare_are_errors() {
+        let mut b = CpuBackend::new(1, CpuEngine::Faer).unwrap();
+        assert!(b.iterate().is_err());
+        assert_eq!(b.prepare(8, DType::Bf16).unwrap_err().exit_code(), 2);
+    }
+
+    #[test]
+    fn too_large_for_host_memory_is_refused_before_allocating() {
+        let mut b = CpuBackend::new(1, CpuEngine::Faer).unwrap();
+        let err = b.prepare(1 << 22, DType::F64).unwrap_err();
+        assert_eq!(err.exit_code(), 4);
+        assert!(err.to_string().contains("is available"), "{err}");
+    }
+}

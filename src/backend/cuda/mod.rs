@@ -1,0 +1,615 @@
+//! The CUDA backend: cuBLAS for the GEMM, our NVRTC-compiled kernels for everything else.
+//!
+//! Context, stream, cuBLAS handle and kernels are built once in [`CudaBackend::new`] (the
+//! start-up phase) and held together. One stream per device keeps cudarc's per-allocation
+//! event tracking off. Device phases are timed with CUDA events (`CU_EVENT_DEFAULT`: timing
+//! on). The matrix never crosses PCIe: A is generated on the GPU, and only s, the column sums
+//! and a few sampled rows come back.
+
+pub mod gemm;
+pub mod kernels;
+pub mod launch;
+pub mod probe;
+
+use crate::Second;
+use crate::backend::{Backend, BackendKind, HostMatrix, Iteration, format_byte, matrices_byte};
+use crate::dtype::DType;
+use crate::error::Error;
+use crate::record::DeviceRecord;
+use crate::verify::{MAX_SAMPLE_ROWS, SampledRow, VerificationData};
+use cudarc::cublas::sys::{cublasMath_t, cublasOperation_t};
+use cudarc::cublas::{CudaBlas, Gemm, GemmConfig};
+use cudarc::driver::{
+    CudaContext, CudaEvent, CudaFunction, CudaSlice, CudaStream, DeviceRepr, DriverError,
+    LaunchConfig, PushKernelArg, ValidAsZeroBits, sys,
+};
+use kernels::Kernels;
+use launch::{BLOCK, FINISH_BLOCK};
+use std::sync::Arc;
+
+/// Device memory kept free beyond our buffers, for cuBLAS's workspace and the module.
+const HEADROOM_BYTE: u64 = 256 << 20;
+
+/// One NVIDIA GPU as a [`Backend`].
+pub struct CudaBackend {
+    ctx: Arc<CudaContext>,
+    stream: Arc<CudaStream>,
+    blas: CudaBlas,
+    kernels: Kernels,
+    events: [CudaEvent; 3],
+    multiprocessors: u32,
+    device: DeviceRecord,
+    state: Option<State>,
+}
+
+enum Buffers {
+    F32 {
+        a: CudaSlice<f32>,
+        c: CudaSlice<f32>,
+    },
+    F64 {
+        a: CudaSlice<f64>,
+        c: CudaSlice<f64>,
+    },
+}
+
+struct State {
+    n: usize,
+    bufs: Buffers,
+    reduce_blocks: u32,
+    partial: CudaSlice<f64>,
+    sum: CudaSlice<f64>,
+    col_chunks: (u32, u32),
+    col_partial: CudaSlice<f64>,
+    colsum: CudaSlice<f64>,
+    dots: CudaSlice<f64>,
+}
+
+fn driver(what: &'static str) -> impl Fn(DriverError) -> Error {
+    move |e| {
+        let name = probe::driver_error_name(&e);
+        if e.0 == sys::CUresult::CUDA_ERROR_OUT_OF_MEMORY {
+            Error::OutOfMemory(format!("{what}: the GPU ran out of memory ({name})"))
+        } else {
+            Error::Device(format!("{what} failed on the GPU ({name})"))
+        }
+    }
+}
+
+fn cublas(what: &'static str) -> impl Fn(cudarc::cublas::result::CublasError) -> Error {
+    move |e| Error::Device(format!("{what} failed in cuBLAS ({:?})", e.0))
+}
+
+impl CudaBackend {
+    /// Opens GPU `index`: checks the libraries, creates the context, the cuBLAS handle (math
+    /// mode set explicitly to CUBLAS_DEFAULT_MATH: true FP32 for Sgemm) and compiles the kernels.
+    pub fn new(index: usize) -> Result<CudaBackend, Error> {
+        probe::check_index(index)?;
+        let ctx = CudaContext::new(index).map_err(driver("creating the CUDA context"))?;
+        let stream = ctx.default_stream();
+        let blas = CudaBlas::new(stream.clone()).map_err(cublas("creating the cuBLAS handle"))?;
+        // SAFETY: the handle is alive for the duration of the call (owned by `blas`).
+        unsafe {
+            cudarc::cublas::sys::cublasSetMathMode(
+                *blas.handle(),
+                cublasMath_t::CUBLAS_DEFAULT_MATH,
+            )
+        }
+        .result()
+        .map_err(cublas("setting the cuBLAS math mode"))?;
+        let (major, minor) = ctx
+            .compute_capability()
+            .map_err(driver("reading the compute capability"))?;
+        let kernels = Kernels::load(&ctx, major, minor)?;
+        let timing = Some(sys::CUevent_flags::CU_EVENT_DEFAULT);
+        let events = [
+            ctx.new_event(timing).map_err(driver("creating an event"))?,
+            ctx.new_event(timing).map_err(driver("creating an event"))?,
+            ctx.new_event(timing).map_err(driver("creating an event"))?,
+        ];
+        let multiprocessors = ctx
+            .attribute(sys::CUdevice_attribute::CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT)
+            .map_err(driver("reading the multiprocessor count"))?;
+        let device = DeviceRecord {
+            kind: "gpu".into(),
+            name: ctx.name().map_err(driver("reading the GPU name"))?,
+            index: Some(index),
+            uuid: ctx
+                .uuid()
+                .ok()
+                .map(|u| probe::format_uuid(&u.bytes.map(|b| b as u8))),
+            compute_capability: Some(format!("{major}.{minor}")),
+            multiprocessors: Some(u32::try_from(multiprocessors).unwrap_or(0)),
+            memory_total_byte: ctx
+                .total_mem()
+                .map_err(driver("reading the GPU memory size"))?
+                as u64,
+            driver_version: crate::host::nvidia_driver_version(),
+            cuda_driver_version: cuda_driver_version(),
+            cublas_version: cublas_version(&blas),
+            nvrtc_version: nvrtc_version(),
+            threads: None,
+        };
+        Ok(CudaBackend {
+            ctx,
+            stream,
+            blas,
+            kernels,
+            events,
+            multiprocessors: u32::try_from(multiprocessors).unwrap_or(1),
+            device,
+            state: None,
+        })
+    }
+
+    fn alloc<T: DeviceRepr + ValidAsZeroBits>(&self, len: usize) -> Result<CudaSlice<T>, Error> {
+        self.stream
+            .alloc_zeros::<T>(len.max(1))
+            .map_err(driver("allocating GPU memory"))
+    }
+
+    fn state(&self) -> Result<&State, Error> {
+        self.state
+            .as_ref()
+            .ok_or_else(|| Error::Device("the CUDA backend was used before prepare()".into()))
+    }
+
+    fn elapsed(&self, from: usize, to: usize) -> Result<Second, Error> {
+        let ms = self.events[from]
+            .elapsed_ms(&self.events[to])
+            .map_err(driver("reading an event timer"))?;
+        Ok(f64::from(ms) / 1e3)
+    }
+
+    fn record(&self, i: usize) -> Result<(), Error> {
+        self.events[i]
+            .record(&self.stream)
+            .map_err(driver("recording an event"))
+    }
+
+    fn sync(&self) -> Result<(), Error> {
+        self.stream
+            .synchronize()
+            .map_err(driver("running the kernels"))
+    }
+}
+
+fn cuda_driver_version() -> Option<String> {
+    let mut v = 0;
+    // SAFETY: writes one int; the driver library was checked present.
+    unsafe { sys::cuDriverGetVersion(&mut v) }.result().ok()?;
+    Some(probe::format_cuda_version(v))
+}
+
+fn cublas_version(blas: &CudaBlas) -> Option<String> {
+    let mut v = 0;
+    // SAFETY: the handle is alive (owned by `blas`); writes one int.
+    unsafe { cudarc::cublas::sys::cublasGetVersion_v2(*blas.handle(), &mut v) }
+        .result()
+        .ok()?;
+    Some(probe::format_cublas_version(v))
+}
+
+fn nvrtc_version() -> Option<String> {
+    let (mut major, mut minor) = (0, 0);
+    // SAFETY: writes two ints; the NVRTC library was checked present.
+    unsafe { cudarc::nvrtc::sys::nvrtcVersion(&mut major, &mut minor) }
+        .result()
+        .ok()?;
+    Some(format!("{major}.{minor}"))
+}
+
+fn grid(blocks: u32, threads: u32) -> LaunchConfig {
+    LaunchConfig {
+        grid_dim: (blocks, 1, 1),
+        block_dim: (threads, 1, 1),
+        shared_mem_bytes: 0,
+    }
+}
+
+/// Launches one Philox fill of `a` (len elements).
+fn launch_generate<T>(
+    stream: &Arc<CudaStream>,
+    f: &CudaFunction,
+    a: &mut CudaSlice<T>,
+    len: u64,
+    seed: u64,
+    per_block: u64,
+    sms: u32,
+) -> Result<(), Error> {
+    let cfg = grid(
+        launch::grid_stride_blocks(len.div_ceil(per_block), sms),
+        BLOCK,
+    );
+    let mut b = stream.launch_builder(f);
+    b.arg(a).arg(&len).arg(&seed);
+    // SAFETY: the kernel writes exactly `len` elements of `a`, which holds n·n = len elements;
+    // argument types match the kernel signature (T*, u64, u64).
+    unsafe { b.launch(cfg) }
+        .map(|_| ())
+        .map_err(driver("launching the generator"))
+}
+
+/// Launches s = Σ c into `sum` (two kernels, fixed order).
+#[allow(clippy::too_many_arguments)]
+fn launch_reduce<T>(
+    stream: &Arc<CudaStream>,
+    k: &Kernels,
+    partial_fn: &CudaFunction,
+    c: &CudaSlice<T>,
+    st_len: u64,
+    blocks: u32,
+    partial: &mut CudaSlice<f64>,
+    sum: &mut CudaSlice<f64>,
+) -> Result<(), Error> {
+    let mut b = stream.launch_builder(partial_fn);
+    b.arg(c).arg(&st_len).arg(&mut *partial);
+    // SAFETY: reads `st_len` elements of `c` (its length), writes `blocks` partials (the buffer
+    // holds at least that many); types match (const T*, u64, double*).
+    unsafe { b.launch(grid(blocks, BLOCK)) }.map_err(driver("launching the reduction"))?;
+    let mut b = stream.launch_builder(&k.sum_finish);
+    b.arg(&*partial).arg(&blocks).arg(sum);
+    // SAFETY: reads `blocks` partials, writes one double; types match (const double*, u32, double*).
+    unsafe { b.launch(grid(1, FINISH_BLOCK)) }
+        .map(|_| ())
+        .map_err(driver("launching the reduction"))
+}
+
+/// Launches the column sums and the sampled-row dot products of `a`.
+#[allow(clippy::too_many_arguments)]
+fn launch_verify<T>(
+    stream: &Arc<CudaStream>,
+    colsum_fn: &CudaFunction,
+    finish_fn: &CudaFunction,
+    rowdots_fn: &CudaFunction,
+    a: &CudaSlice<T>,
+    n: u32,
+    (chunks, rows_per_chunk): (u32, u32),
+    col_partial: &mut CudaSlice<f64>,
+    colsum: &mut CudaSlice<f64>,
+    rows: &CudaSlice<u32>,
+    nrows: u32,
+    dots: &mut CudaSlice<f64>,
+) -> Result<(), Error> {
+    let cols = n.div_ceil(BLOCK);
+    let mut b = stream.launch_builder(colsum_fn);
+    b.arg(a).arg(&n).arg(&rows_per_chunk).arg(&mut *col_partial);
+    let cfg = LaunchConfig {
+        grid_dim: (cols, chunks, 1),
+        block_dim: (BLOCK, 1, 1),
+        shared_mem_bytes: 0,
+    };
+    // SAFETY: reads the n·n elements of `a`, writes chunks·n partials (the buffer's size).
+    unsafe { b.launch(cfg) }.map_err(driver("launching the column sums"))?;
+    let mut b = stream.launch_builder(finish_fn);
+    b.arg(&*col_partial).arg(&n).arg(&chunks).arg(colsum);
+    // SAFETY: reads chunks·n partials, writes n sums.
+    unsafe { b.launch(grid(cols, BLOCK)) }.map_err(driver("launching the column sums"))?;
+    let mut b = stream.launch_builder(rowdots_fn);
+    b.arg(a).arg(&n).arg(rows).arg(&nrows).arg(dots);
+    // SAFETY: reads `a` and `nrows` ≤ MAX_SAMPLE_ROWS row indices < n, writes nrows·n dots
+    // (the buffer holds MAX_SAMPLE_ROWS·n); one block per row j < n.
+    unsafe { b.launch(grid(n, BLOCK)) }
+        .map(|_| ())
+        .map_err(driver("launching the row checks"))
+}
+
+impl Backend for CudaBackend {
+    fn kind(&self) -> BackendKind {
+        BackendKind::Cuda
+    }
+
+    fn device(&self) -> &DeviceRecord {
+        &self.device
+    }
+
+    fn math_mode(&self, dtype: DType) -> String {
+        let override_note = match std::env::var("NVIDIA_TF32_OVERRIDE") {
+            Ok(v) => format!("; NVIDIA_TF32_OVERRIDE={v} in the environment"),
+            Err(_) => String::new(),
+        };
+        match dtype {
+            DType::F64 => format!("fp64: cublasDgemm, CUBLAS_DEFAULT_MATH{override_note}"),
+            _ => format!(
+                "fp32: cublasSgemm, CUBLAS_DEFAULT_MATH (true FP32, no TF32 tensor cores){override_note}"
+            ),
+        }
+    }
+
+    fn prepare(&mut self, n: usize, dtype: DType) -> Result<(), Error> {
+        self.state = None;
+        if !matches!(dtype, DType::F32 | DType::F64) {
+            return Err(Error::InvalidArgument(format!(
+                "the cuda backend does not compute {dtype} yet; use --dtype f32 or f64"
+            )));
+        }
+        let n32 = u32::try_from(n).map_err(|_| {
+            Error::InvalidArgument(format!("n = {n} is too large for the GPU kernels"))
+        })?;
+        gemm::a_times_a_transposed(n)?;
+        let col_chunks = launch::colsum_chunks(n32);
+        let reduce_blocks =
+            launch::grid_stride_blocks((n as u64 * n as u64).div_ceil(4), self.multiprocessors);
+        let extra = 8 * (n as u64) * (u64::from(col_chunks.0) + 1 + MAX_SAMPLE_ROWS as u64)
+            + 8 * u64::from(reduce_blocks);
+        let need = matrices_byte(n, dtype)
+            .and_then(|m| m.checked_add(extra))
+            .ok_or_else(|| Error::OutOfMemory(format!("n = {n} is too large to address")))?;
+        let (free, _total) = self
+            .ctx
+            .mem_get_info()
+            .map_err(driver("reading free GPU memory"))?;
+        let free = free as u64;
+        if need.saturating_add(HEADROOM_BYTE) > free {
+            return Err(Error::OutOfMemory(format!(
+                "n = {n} in {dtype} needs {} on GPU {} (A and C, 2·n²·{} bytes, plus {} of work space); {} is free",
+                format_byte(need + HEADROOM_BYTE),
+                self.device.index.unwrap_or(0),
+                dtype.size_byte(),
+                format_byte(extra + HEADROOM_BYTE),
+                format_byte(free)
+            )));
+        }
+        let len = n * n;
+        let bufs = match dtype {
+            DType::F64 => Buffers::F64 {
+                a: self.alloc(len)?,
+                c: self.alloc(len)?,
+            },
+            _ => Buffers::F32 {
+                a: self.alloc(len)?,
+                c: self.alloc(len)?,
+            },
+        };
+        self.state = Some(State {
+            n,
+            bufs,
+            reduce_blocks,
+            partial: self.alloc(reduce_blocks as usize)?,
+            sum: self.alloc(1)?,
+            col_chunks,
+            col_partial: self.alloc(col_chunks.0 as usize * n)?,
+            colsum: self.alloc(n)?,
+            dots: self.alloc(MAX_SAMPLE_ROWS * n)?,
+        });
+        self.sync()
+    }
+
+    fn generate(&mut self, seed: u64) -> Result<Second, Error> {
+        let sms = self.multiprocessors;
+        let st = self
+            .state
+            .as_mut()
+            .ok_or_else(|| Error::Device("prepare() first".into()))?;
+        let len = (st.n * st.n) as u64;
+        self.events[0]
+            .record(&self.stream)
+            .map_err(driver("recording an event"))?;
+        match &mut st.bufs {
+            Buffers::F32 { a, .. } => {
+                launch_generate(&self.stream, &self.kernels.philox_f32, a, len, seed, 4, sms)?
+            }
+            Buffers::F64 { a, .. } => {
+                launch_generate(&self.stream, &self.kernels.philox_f64, a, len, seed, 2, sms)?
+            }
+        }
+        self.record(1)?;
+        self.sync()?;
+        self.elapsed(0, 1)
+    }
+
+    fn iterate(&mut self) -> Result<Iteration, Error> {
+        let st = self
+            .state
+            .as_mut()
+            .ok_or_else(|| Error::Device("prepare() first".into()))?;
+        let p = gemm::a_times_a_transposed(st.n)?;
+        let op = |o| match o {
+            gemm::Op::N => cublasOperation_t::CUBLAS_OP_N,
+            gemm::Op::T => cublasOperation_t::CUBLAS_OP_T,
+        };
+        let len = (st.n * st.n) as u64;
+        self.events[0]
+            .record(&self.stream)
+            .map_err(driver("recording an event"))?;
+        match &mut st.bufs {
+            Buffers::F32 { a, c } => {
+                let cfg = GemmConfig {
+                    transa: op(p.transa),
+                    transb: op(p.transb),
+                    m: p.m,
+                    n: p.n,
+                    k: p.k,
+                    alpha: 1f32,
+                    lda: p.lda,
+                    ldb: p.ldb,
+                    beta: 0f32,
+                    ldc: p.ldc,
+                };
+                // SAFETY: A and C each hold n·n elements; m = n = k = lda = ldb = ldc = n.
+                unsafe { self.blas.gemm(cfg, a, a, c) }.map_err(cublas("cublasSgemm"))?;
+            }
+            Buffers::F64 { a, c } => {
+                let cfg = GemmConfig {
+                    transa: op(p.transa),
+                    transb: op(p.transb),
+                    m: p.m,
+                    n: p.n,
+                    k: p.k,
+                    alpha: 1f64,
+                    lda: p.lda,
+                    ldb: p.ldb,
+                    beta: 0f64,
+                    ldc: p.ldc,
+                };
+                // SAFETY: as above.
+                unsafe { self.blas.gemm(cfg, a, a, c) }.map_err(cublas("cublasDgemm"))?;
+            }
+        }
+        self.events[1]
+            .record(&self.stream)
+            .map_err(driver("recording an event"))?;
+        match &st.bufs {
+            Buffers::F32 { c, .. } => launch_reduce(
+                &self.stream,
+                &self.kernels,
+                &self.kernels.sum_f32_partial,
+                c,
+                len,
+                st.reduce_blocks,
+                &mut st.partial,
+                &mut st.sum,
+            )?,
+            Buffers::F64 { c, .. } => launch_reduce(
+                &self.stream,
+                &self.kernels,
+                &self.kernels.sum_f64_partial,
+                c,
+                len,
+                st.reduce_blocks,
+                &mut st.partial,
+                &mut st.sum,
+            )?,
+        }
+        self.events[2]
+            .record(&self.stream)
+            .map_err(driver("recording an event"))?;
+        let mut sum = [0f64];
+        self.stream
+            .memcpy_dtoh(&st.sum, &mut sum)
+            .map_err(driver("copying the sum"))?;
+        self.sync()?;
+        Ok(Iteration {
+            matmul_s: self.elapsed(0, 1)?,
+            reduce_s: self.elapsed(1, 2)?,
+            sum: sum[0],
+        })
+    }
+
+    fn verification_data(&mut self, rows: &[usize]) -> Result<VerificationData, Error> {
+        let n = self.state()?.n;
+        let rows: Vec<u32> = rows
+            .iter()
+            .filter(|&&r| r < n)
+            .take(MAX_SAMPLE_ROWS)
+            .map(|&r| r as u32)
+            .collect();
+        let rows_dev = self
+            .stream
+            .clone_htod(&rows)
+            .map_err(driver("copying the sample rows"))?;
+        let st = self
+            .state
+            .as_mut()
+            .ok_or_else(|| Error::Device("prepare() first".into()))?;
+        let n32 = n as u32;
+        let nrows = rows.len() as u32;
+        let k = &self.kernels;
+        match &st.bufs {
+            Buffers::F32 { a, .. } => launch_verify(
+                &self.stream,
+                &k.colsum_f32_partial,
+                &k.colsum_finish,
+                &k.rowdots_f32,
+                a,
+                n32,
+                st.col_chunks,
+                &mut st.col_partial,
+                &mut st.colsum,
+                &rows_dev,
+                nrows,
+                &mut st.dots,
+            )?,
+            Buffers::F64 { a, .. } => launch_verify(
+                &self.stream,
+                &k.colsum_f64_partial,
+                &k.colsum_finish,
+                &k.rowdots_f64,
+                a,
+                n32,
+                st.col_chunks,
+                &mut st.col_partial,
+                &mut st.colsum,
+                &rows_dev,
+                nrows,
+                &mut st.dots,
+            )?,
+        }
+        let column_sums = self
+            .stream
+            .clone_dtoh(&st.colsum)
+            .map_err(driver("copying the column sums"))?;
+        let dots = self
+            .stream
+            .clone_dtoh(&st.dots)
+            .map_err(driver("copying the row checks"))?;
+        let mut sampled = Vec::with_capacity(rows.len());
+        for (s, &r) in rows.iter().enumerate() {
+            let r = r as usize;
+            let computed: Vec<f64> = match &st.bufs {
+                Buffers::F32 { c, .. } => {
+                    let row = self
+                        .stream
+                        .clone_dtoh(&c.slice(r * n..(r + 1) * n))
+                        .map_err(driver("copying a row of C"))?;
+                    row.into_iter().map(f64::from).collect()
+                }
+                Buffers::F64 { c, .. } => self
+                    .stream
+                    .clone_dtoh(&c.slice(r * n..(r + 1) * n))
+                    .map_err(driver("copying a row of C"))?,
+            };
+            sampled.push(SampledRow {
+                row: r,
+                computed,
+                reference: dots[s * n..(s + 1) * n].to_vec(),
+            });
+        }
+        self.sync()?;
+        Ok(VerificationData {
+            column_sums: column_sums[..n].to_vec(),
+            rows: sampled,
+        })
+    }
+
+    fn download_matrix(&mut self) -> Result<HostMatrix, Error> {
+        let st = self.state()?;
+        let m = match &st.bufs {
+            Buffers::F32 { a, .. } => {
+                HostMatrix::F32(self.stream.clone_dtoh(a).map_err(driver("copying A"))?)
+            }
+            Buffers::F64 { a, .. } => {
+                HostMatrix::F64(self.stream.clone_dtoh(a).map_err(driver("copying A"))?)
+            }
+        };
+        self.sync()?;
+        Ok(m)
+    }
+}
+
+/// One GPU as `matbench info` shows it.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct GpuInfo {
+    /// The device, as a run would record it.
+    pub device: DeviceRecord,
+    /// Free device memory now.
+    pub memory_free_byte: u64,
+}
+
+/// Every GPU the driver sees, each opened briefly (context creation included).
+pub fn list_gpus() -> Result<Vec<GpuInfo>, Error> {
+    let count = probe::device_count()?;
+    let mut out = Vec::with_capacity(count);
+    for index in 0..count {
+        let backend = CudaBackend::new(index)?;
+        let (free, _) = backend
+            .ctx
+            .mem_get_info()
+            .map_err(driver("reading free GPU memory"))?;
+        out.push(GpuInfo {
+            device: backend.device.clone(),
+            memory_free_byte: free as u64,
+        });
+    }
+    Ok(out)
+}

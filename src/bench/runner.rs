@@ -1,0 +1,151 @@
+//! The run loop: prepare, generate, warm up, repeat, verify, and assemble the record.
+
+use crate::Second;
+use crate::backend::{Backend, DeviceSelection};
+use crate::bench::Summary;
+use crate::error::Error;
+use crate::plan::Plan;
+use crate::record::{ConfigRecord, Phases, RunRecord, SCHEMA_VERSION};
+use crate::verify;
+use std::time::Instant;
+
+/// A finished run, ready to export.
+pub type Outcome = RunRecord;
+
+/// The git commit baked in by `build.rs`.
+pub const GIT_COMMIT: &str = env!("MATBENCH_GIT_COMMIT");
+
+/// Runs `plan` on an opened `backend`. `startup_s` is how long opening it took; `process_start`
+/// is when `main` began. Verification failure is not an error here: it is in the record.
+pub fn run(
+    plan: &Plan,
+    backend: &mut dyn Backend,
+    startup_s: Second,
+    process_start: Instant,
+    args: Vec<String>,
+) -> Result<Outcome, Error> {
+    let started_utc = chrono::Utc::now();
+    backend.prepare(plan.n, plan.dtype)?;
+
+    // The seed script's figure: one generate + matmul + reduce, result on the host.
+    let seed_clock = Instant::now();
+    let generate_s = backend.generate(plan.seed)?;
+    let mut seed_time_taken_s = 0.0;
+    let total = plan.warmup + plan.reps;
+    let mut iterations = Vec::with_capacity(total as usize);
+    for i in 0..total {
+        iterations.push(backend.iterate()?);
+        if i == 0 {
+            seed_time_taken_s = seed_clock.elapsed().as_secs_f64();
+        }
+    }
+    let measured = &iterations[plan.warmup as usize..];
+    let samples =
+        |f: fn(&crate::backend::Iteration) -> f64| measured.iter().map(f).collect::<Vec<_>>();
+    let summary = |v: Vec<f64>| {
+        Summary::from_samples(&v)
+            .ok_or_else(|| Error::Device("a device timer returned no valid time".into()))
+    };
+    let matmul = summary(samples(|i| i.matmul_s))?;
+    let reduce = summary(samples(|i| i.reduce_s))?;
+
+    let verify_clock = Instant::now();
+    let rows = verify::sample_rows(plan.n, plan.seed);
+    let data = backend.verification_data(&rows)?;
+    let sums: Vec<f64> = iterations.iter().map(|i| i.sum).collect();
+    let verification = verify::check(plan.dtype, plan.n, &data, &sums);
+    let verify_s = verify_clock.elapsed().as_secs_f64();
+
+    let n = plan.n as f64;
+    let flop_per_matmul = 2.0 * n * n * n;
+    let (threads, cpu_engine, gpu_index) = match &plan.selection {
+        DeviceSelection::Cpu { threads, engine } => {
+            (Some(*threads), Some(engine.name().to_string()), None)
+        }
+        DeviceSelection::Gpu { index } => (None, None, Some(*index)),
+    };
+    Ok(RunRecord {
+        schema_version: SCHEMA_VERSION,
+        matbench_version: env!("CARGO_PKG_VERSION").to_string(),
+        git_commit: GIT_COMMIT.to_string(),
+        started_utc: started_utc.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        args,
+        config: ConfigRecord {
+            backend: backend.kind(),
+            n: plan.n,
+            dtype: plan.dtype,
+            warmup: plan.warmup,
+            reps: plan.reps,
+            seed: plan.seed,
+            threads,
+            cpu_engine,
+            gpu_index,
+        },
+        host: crate::host::host_record(),
+        device: backend.device().clone(),
+        math_mode: backend.math_mode(plan.dtype),
+        flop_per_matmul,
+        phases: Phases {
+            startup_s,
+            generate_s,
+            verify_s,
+            seed_time_taken_s,
+            process_s: process_start.elapsed().as_secs_f64(),
+        },
+        matmul_tflop_per_s: flop_per_matmul / matmul.median_s.max(f64::MIN_POSITIVE) / 1e12,
+        matmul,
+        reduce,
+        sum: sums.last().copied().unwrap_or(f64::NAN),
+        verification,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backend::{CpuEngine, cpu::CpuBackend};
+    use crate::cli::Format;
+    use crate::dtype::DType;
+
+    fn plan(n: usize, dtype: DType, warmup: u32, reps: u32) -> Plan {
+        Plan {
+            selection: DeviceSelection::Cpu {
+                threads: 2,
+                engine: CpuEngine::Faer,
+            },
+            n,
+            dtype,
+            warmup,
+            reps,
+            seed: 1234,
+            format: Format::Json,
+            results_dir: None,
+        }
+    }
+
+    #[test]
+    fn cpu_run_records_every_repetition_and_passes() {
+        let p = plan(96, DType::F32, 1, 3);
+        let mut b = CpuBackend::new(2, CpuEngine::Faer).unwrap();
+        let r = run(&p, &mut b, 0.01, Instant::now(), vec!["matbench".into()]).unwrap();
+        assert_eq!(r.matmul.samples_s.len(), 3);
+        assert_eq!(r.reduce.samples_s.len(), 3);
+        assert!(r.verification.passed, "{:?}", r.verification);
+        assert_eq!(r.flop_per_matmul, 2.0 * 96f64.powi(3));
+        assert!(r.matmul_tflop_per_s > 0.0);
+        assert!(r.phases.seed_time_taken_s >= r.phases.generate_s);
+        assert_eq!(r.config.seed, 1234);
+        assert!((r.sum - r.verification.sum_reference).abs() / r.sum < 1e-5);
+    }
+
+    #[test]
+    fn same_seed_same_matrix_same_sum_across_engines() {
+        let p = plan(50, DType::F64, 0, 1);
+        let mut faer = CpuBackend::new(2, CpuEngine::Faer).unwrap();
+        let mut mm = CpuBackend::new(1, CpuEngine::Matrixmultiply).unwrap();
+        let a = run(&p, &mut faer, 0.0, Instant::now(), vec![]).unwrap();
+        let b = run(&p, &mut mm, 0.0, Instant::now(), vec![]).unwrap();
+        assert_eq!(a.verification.sum_reference, b.verification.sum_reference);
+        assert!((a.sum - b.sum).abs() <= 1e-12 * a.sum);
+    }
+}

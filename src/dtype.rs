@@ -1,0 +1,62 @@
+//! Element types a run can ask for.
+//!
+//! All five names are accepted on the command line so that a dtype a backend does not support
+//! yet is refused with a sentence naming what is supported, not with a parser error.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// The element type of A and C, and so the arithmetic the GEMM is asked to do.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum DType {
+    /// IEEE single precision, computed in true FP32 (no tensor cores).
+    F32,
+    /// IEEE double precision.
+    F64,
+    /// f32 storage, TF32 tensor-core arithmetic.
+    Tf32,
+    /// bfloat16.
+    Bf16,
+    /// IEEE half precision.
+    F16,
+}
+
+impl DType {
+    /// Bytes one element of A or C takes in memory.
+    pub fn size_byte(self) -> u64 {
+        match self {
+            DType::F32 | DType::Tf32 => 4,
+            DType::F64 => 8,
+            DType::Bf16 | DType::F16 => 2,
+        }
+    }
+
+    /// Unit roundoff of the arithmetic (half the machine epsilon).
+    pub fn unit_roundoff(self) -> f64 {
+        match self {
+            DType::F32 => f64::from(f32::EPSILON) / 2.0,
+            DType::F64 => f64::EPSILON / 2.0,
+            DType::Tf32 => 2f64.powi(-11),
+            DType::Bf16 => 2f64.powi(-8),
+            DType::F16 => 2f64.powi(-11),
+        }
+    }
+
+    /// The lowercase name used on the command line and in records.
+    pub fn name(self) -> &'static str {
+        match self {
+            DType::F32 => "f32",
+            DType::F64 => "f64",
+            DType::Tf32 => "tf32",
+            DType::Bf16 => "bf16",
+            DType::F16 => "f16",
+        }
+    }
+}
+
+impl fmt::Display for DType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}

@@ -1,0 +1,118 @@
+use super::Exporter;
+use crate::Second;
+use crate::bench::Summary;
+use crate::error::Error;
+use crate::record::RunRecord;
+use std::fmt::Write;
+
+/// The report for people: the seed script's three lines first, then the phases.
+pub struct TextExporter;
+
+/// Python's `str(timedelta)`, as the seed script printed it: `0:00:00.038123`.
+pub fn seed_timedelta(seconds: Second) -> String {
+    let micros = (seconds.max(0.0) * 1e6).round() as u64;
+    let (secs, frac) = (micros / 1_000_000, micros % 1_000_000);
+    let (h, m, s) = (secs / 3600, secs / 60 % 60, secs % 60);
+    if frac == 0 {
+        format!("{h}:{m:02}:{s:02}")
+    } else {
+        format!("{h}:{m:02}:{s:02}.{frac:06}")
+    }
+}
+
+fn ms(s: Second) -> String {
+    if s >= 1.0 {
+        format!("{s:.3} s")
+    } else {
+        format!("{:.3} ms", s * 1e3)
+    }
+}
+
+fn row(out: &mut String, name: &str, s: &Summary) {
+    let _ = writeln!(
+        out,
+        "  {name:<9} {:>12} {:>12} {:>12} {:>12} {:>9.2}%",
+        ms(s.median_s),
+        ms(s.min_s),
+        ms(s.max_s),
+        ms(s.mean_s),
+        100.0 * s.relative_stddev()
+    );
+}
+
+impl Exporter for TextExporter {
+    fn serialize(&self, r: &RunRecord) -> Result<Vec<u8>, Error> {
+        let mut out = String::new();
+        let c = &r.config;
+        let seed_device = r.config.backend.seed_device_name(c.gpu_index.unwrap_or(0));
+        let _ = writeln!(out, "{}", r.sum);
+        let _ = writeln!(out, "Shape: ({}, {}) Device: {seed_device}", c.n, c.n);
+        let _ = writeln!(
+            out,
+            "Time taken: {}",
+            seed_timedelta(r.phases.seed_time_taken_s)
+        );
+        let _ = writeln!(out);
+        let where_ = match (&c.gpu_index, &c.threads) {
+            (Some(i), _) => format!(
+                "GPU {i}, compute capability {}, {} SMs",
+                r.device.compute_capability.as_deref().unwrap_or("?"),
+                r.device.multiprocessors.unwrap_or(0)
+            ),
+            (None, Some(t)) => format!(
+                "{} threads, {}",
+                r.device.threads.unwrap_or(*t),
+                c.cpu_engine.as_deref().unwrap_or("?")
+            ),
+            _ => String::new(),
+        };
+        let _ = writeln!(
+            out,
+            "matbench {} · {} · {} ({where_})",
+            r.matbench_version,
+            c.backend.name(),
+            r.device.name
+        );
+        let _ = writeln!(out, "C = A·Aᵀ, n = {}, {} · {}", c.n, c.dtype, r.math_mode);
+        let _ = writeln!(
+            out,
+            "seed {} · {} warm-up + {} measured repetitions",
+            c.seed, c.warmup, c.reps
+        );
+        let _ = writeln!(out);
+        let _ = writeln!(
+            out,
+            "  {:<9} {:>12} {:>12} {:>12} {:>12} {:>10}",
+            "phase", "median", "min", "max", "mean", "rel. sd"
+        );
+        row(&mut out, "matmul", &r.matmul);
+        row(&mut out, "reduce", &r.reduce);
+        let _ = writeln!(out, "  {:<9} {:>12}", "start-up", ms(r.phases.startup_s));
+        let _ = writeln!(out, "  {:<9} {:>12}", "generate", ms(r.phases.generate_s));
+        let _ = writeln!(out, "  {:<9} {:>12}", "verify", ms(r.phases.verify_s));
+        let _ = writeln!(out, "  {:<9} {:>12}", "process", ms(r.phases.process_s));
+        let _ = writeln!(out);
+        let _ = writeln!(
+            out,
+            "  matmul    {:.2} TFLOP/s ({:.1} GFLOP/s; 2·n³ = {:.3e} FLOP / median)",
+            r.matmul_tflop_per_s,
+            r.matmul_tflop_per_s * 1e3,
+            r.flop_per_matmul
+        );
+        let _ = writeln!(out, "  verify    {}", r.verification.summary_line());
+        Ok(out.into_bytes())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timedelta_matches_python() {
+        assert_eq!(seed_timedelta(0.038_123_4), "0:00:00.038123");
+        assert_eq!(seed_timedelta(8.36), "0:00:08.360000");
+        assert_eq!(seed_timedelta(3725.0), "1:02:05");
+        assert_eq!(seed_timedelta(-1.0), "0:00:00");
+    }
+}

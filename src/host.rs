@@ -1,0 +1,155 @@
+//! Facts about the machine the run happens on, for the record and for `matbench info`.
+
+use serde::{Deserialize, Serialize};
+use sysinfo::{CpuRefreshKind, MemoryRefreshKind, RefreshKind, System};
+
+/// The host, as recorded with every run.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct HostRecord {
+    /// Host name.
+    pub hostname: String,
+    /// Operating system, long form (e.g. "Linux (Ubuntu 24.04)").
+    pub os: String,
+    /// Kernel version.
+    pub kernel: String,
+    /// CPU architecture (x86_64, aarch64).
+    pub arch: String,
+    /// CPU model string.
+    pub cpu_model: String,
+    /// Logical CPUs.
+    pub cpu_threads: usize,
+    /// Physical cores, where the OS tells.
+    pub cpu_cores: Option<usize>,
+    /// SIMD instruction sets detected at run time.
+    pub simd: Vec<String>,
+    /// Installed memory.
+    pub memory_total_byte: u64,
+    /// Memory available to a new allocation when the run started.
+    pub memory_available_byte: u64,
+    /// Whether this process seems to run inside a container.
+    pub in_container: bool,
+}
+
+/// Reads the host facts; fields the OS does not tell are left empty, never an error.
+pub fn host_record() -> HostRecord {
+    let refresh = RefreshKind::nothing()
+        .with_memory(MemoryRefreshKind::nothing().with_ram())
+        .with_cpu(CpuRefreshKind::nothing());
+    let sys = System::new_with_specifics(refresh).ok();
+    let cpu_model = sys
+        .as_ref()
+        .and_then(|s| s.cpus().first().map(|c| c.brand().trim().to_string()))
+        .filter(|b| !b.is_empty())
+        .unwrap_or_else(|| "unknown CPU".to_string());
+    HostRecord {
+        hostname: System::host_name().unwrap_or_else(|_| "unknown-host".to_string()),
+        os: System::long_os_version().unwrap_or_else(|_| std::env::consts::OS.to_string()),
+        kernel: System::kernel_version().unwrap_or_default(),
+        arch: std::env::consts::ARCH.to_string(),
+        cpu_model,
+        cpu_threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
+        cpu_cores: System::physical_core_count().ok(),
+        simd: simd_features(),
+        memory_total_byte: sys.as_ref().map_or(0, |s| s.total_memory()),
+        memory_available_byte: sys.as_ref().map_or(0, |s| s.available_memory()),
+        in_container: in_container(),
+    }
+}
+
+/// Memory a new allocation can get now, if the OS tells.
+pub fn available_memory_byte() -> Option<u64> {
+    let refresh = RefreshKind::nothing().with_memory(MemoryRefreshKind::nothing().with_ram());
+    System::new_with_specifics(refresh)
+        .ok()
+        .map(|s| s.available_memory())
+        .filter(|&m| m > 0)
+}
+
+/// Logical CPUs this process may use.
+pub fn cpu_threads() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+/// SIMD extensions the CPU reports (what faer and matrixmultiply dispatch on).
+pub fn simd_features() -> Vec<String> {
+    let mut found = Vec::new();
+    #[cfg(target_arch = "x86_64")]
+    {
+        macro_rules! probe {
+            ($($f:tt),*) => {$(
+                if std::arch::is_x86_feature_detected!($f) { found.push($f.to_string()); }
+            )*};
+        }
+        probe!(
+            "sse4.2",
+            "avx",
+            "avx2",
+            "fma",
+            "avx512f",
+            "avx512bw",
+            "avx512vl",
+            "avx512vnni",
+            "avx512bf16",
+            "avx512fp16"
+        );
+    }
+    #[cfg(target_arch = "aarch64")]
+    {
+        macro_rules! probe {
+            ($($f:tt),*) => {$(
+                if std::arch::is_aarch64_feature_detected!($f) { found.push($f.to_string()); }
+            )*};
+        }
+        probe!("neon", "sve", "sve2");
+    }
+    found
+}
+
+/// True inside Docker, Podman or a Kubernetes pod, as far as the usual markers show.
+pub fn in_container() -> bool {
+    std::path::Path::new("/.dockerenv").exists()
+        || std::path::Path::new("/run/.containerenv").exists()
+        || std::fs::read_to_string("/proc/1/cgroup")
+            .map(|c| {
+                ["docker", "containerd", "kubepods", "libpod"]
+                    .iter()
+                    .any(|m| c.contains(m))
+            })
+            .unwrap_or(false)
+}
+
+/// The NVIDIA kernel driver's version (e.g. "580.159"), read from `/proc` where it is loaded.
+pub fn nvidia_driver_version() -> Option<String> {
+    let text = std::fs::read_to_string("/proc/driver/nvidia/version").ok()?;
+    parse_nvidia_driver_version(&text)
+}
+
+fn parse_nvidia_driver_version(text: &str) -> Option<String> {
+    let line = text.lines().find(|l| l.starts_with("NVRM version"))?;
+    line.split_whitespace()
+        .find(|w| w.chars().next().is_some_and(|c| c.is_ascii_digit()) && w.contains('.'))
+        .map(str::to_string)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_driver_version_line() {
+        let text = "NVRM version: NVIDIA UNIX x86_64 Kernel Module  580.159  Thu Oct 9 2025\nGCC version: gcc 13\n";
+        assert_eq!(
+            parse_nvidia_driver_version(text).as_deref(),
+            Some("580.159")
+        );
+        assert_eq!(parse_nvidia_driver_version("nothing here"), None);
+    }
+
+    #[test]
+    fn host_record_has_basic_facts() {
+        let h = host_record();
+        assert!(h.cpu_threads >= 1);
+        assert!(!h.hostname.is_empty());
+        assert!(h.memory_total_byte > 0);
+    }
+}

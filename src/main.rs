@@ -1,0 +1,135 @@
+//! `matbench`: parse → validate into a plan → open the backend → run → export → save.
+//! `main` only turns an error into one line on stderr and its exit code (README, "Exit codes").
+
+use clap::Parser;
+use matbench::backend::{self, CpuEngine, DeviceSelection};
+use matbench::cli::{Cli, Command, Format};
+use matbench::error::Error;
+use matbench::export::Exporter;
+use matbench::{bench, export, info, plan, record};
+use std::io::Write;
+use std::process::ExitCode;
+use std::time::Instant;
+
+fn main() -> ExitCode {
+    let process_start = Instant::now();
+    std::panic::set_hook(Box::new(|p| {
+        let msg = p
+            .payload()
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| p.payload().downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown panic".into());
+        let at = p
+            .location()
+            .map(|l| format!(" at {}:{}", l.file(), l.line()))
+            .unwrap_or_default();
+        eprintln!("matbench: internal error (a bug, please report it): {msg}{at}");
+    }));
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return clap_error(e),
+    };
+    match run(cli, process_start) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("matbench: error: {e}");
+            ExitCode::from(e.exit_code())
+        }
+    }
+}
+
+/// Help and version print as clap renders them; a usage error becomes one line, exit 2.
+fn clap_error(e: clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    match e.kind() {
+        ErrorKind::DisplayHelp
+        | ErrorKind::DisplayVersion
+        | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+            let _ = e.print();
+            if e.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
+                ExitCode::from(2)
+            } else {
+                ExitCode::SUCCESS
+            }
+        }
+        _ => {
+            let rendered = e.render().to_string();
+            let first = rendered
+                .lines()
+                .find(|l| !l.trim().is_empty())
+                .unwrap_or("invalid arguments");
+            let first = first.trim_start_matches("error: ");
+            eprintln!("matbench: error: {first} (see matbench --help)");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn print_stdout(bytes: &[u8]) {
+    // A closed pipe (`matbench … | head`) is not worth an error.
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(bytes).and_then(|_| out.flush());
+}
+
+fn run(cli: Cli, process_start: Instant) -> Result<ExitCode, Error> {
+    let plan = match &cli.command {
+        Command::Info(args) => {
+            let report = info::gather();
+            let text = match args.format {
+                Format::Text => info::render_text(&report),
+                Format::Json => {
+                    serde_json::to_string_pretty(&report)
+                        .map_err(|e| Error::Device(format!("could not encode JSON: {e}")))?
+                        + "\n"
+                }
+            };
+            print_stdout(text.as_bytes());
+            return Ok(ExitCode::SUCCESS);
+        }
+        Command::Gpu(args) => plan::gpu_plan(args)?,
+        Command::Cpu(args) => plan::cpu_plan(args, matbench::host::cpu_threads())?,
+    };
+    if let DeviceSelection::Cpu {
+        threads,
+        engine: CpuEngine::Matrixmultiply,
+    } = plan.selection
+    {
+        // SAFETY: no other thread exists yet (no backend, no pool has started), so nothing can
+        // read the environment concurrently. matrixmultiply reads this once, on first use.
+        unsafe { std::env::set_var("MATMUL_NUM_THREADS", threads.to_string()) };
+    }
+
+    let opened = Instant::now();
+    let mut backend = backend::open(&plan.selection)?;
+    let startup_s = opened.elapsed().as_secs_f64();
+    let args: Vec<String> = std::env::args().collect();
+    let record = bench::run(&plan, backend.as_mut(), startup_s, process_start, args)?;
+    drop(backend);
+
+    print_stdout(&export::for_format(plan.format).serialize(&record)?);
+    let mut code = ExitCode::SUCCESS;
+    if let Some(dir) = &plan.results_dir {
+        let bytes = export::JsonExporter.serialize(&record)?;
+        let started = chrono::DateTime::parse_from_rfc3339(&record.started_utc)
+            .map(|t| t.with_timezone(&chrono::Utc))
+            .unwrap_or_else(|_| chrono::Utc::now());
+        let name = record::store::file_name(&record, &started);
+        match record::store::write_new(dir, &name, &bytes) {
+            Ok(path) if plan.format == Format::Text => {
+                print_stdout(format!("  record    {}\n", path.display()).as_bytes())
+            }
+            Ok(path) => eprintln!("matbench: record saved as {}", path.display()),
+            Err(e) => {
+                eprintln!("matbench: error: {e}");
+                code = ExitCode::from(e.exit_code());
+            }
+        }
+    }
+    if !record.verification.passed {
+        let e = Error::VerificationFailed(record.verification.summary_line());
+        eprintln!("matbench: error: {e}");
+        return Ok(ExitCode::from(e.exit_code()));
+    }
+    Ok(code)
+}

@@ -1,0 +1,154 @@
+//! The one place that writes results files: atomically (temporary file in the same directory,
+//! then a rename that refuses to overwrite), under names that never collide.
+
+use crate::error::Error;
+use crate::record::{RunRecord, SCHEMA_VERSION};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// File name for a record: UTC time, host, device, dtype and n, e.g.
+/// `20261128T101500.123Z_myhost_cuda-nvidia-h200_f32_n10000.json`.
+pub fn file_name(record: &RunRecord, utc: &chrono::DateTime<chrono::Utc>) -> String {
+    let device = format!("{}-{}", record.config.backend.name(), record.device.name);
+    format!(
+        "{}_{}_{}_{}_n{}.json",
+        utc.format("%Y%m%dT%H%M%S%.3fZ"),
+        slug(&record.host.hostname),
+        slug(&device),
+        record.config.dtype,
+        record.config.n
+    )
+}
+
+/// Lowercase ASCII letters, digits, '.' and '-' only; runs of anything else become one '-'.
+fn slug(text: &str) -> String {
+    let mut out = String::new();
+    for c in text.chars() {
+        if c.is_ascii_alphanumeric() || c == '.' {
+            out.push(c.to_ascii_lowercase());
+        } else if !out.ends_with('-') {
+            out.push('-');
+        }
+    }
+    let trimmed = out.trim_matches('-');
+    if trimmed.is_empty() {
+        "unnamed".to_string()
+    } else {
+        trimmed.chars().take(48).collect()
+    }
+}
+
+/// Writes `bytes` as `dir/name`, creating `dir`. Never overwrites: a taken name gets a
+/// `-1`, `-2`, … suffix. Nothing is left behind on failure (the temporary file is removed).
+pub fn write_new(dir: &Path, name: &str, bytes: &[u8]) -> Result<PathBuf, Error> {
+    let fail = |e: std::io::Error| Error::Save {
+        dir: dir.to_path_buf(),
+        reason: e.to_string(),
+    };
+    std::fs::create_dir_all(dir).map_err(fail)?;
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".matbench-")
+        .suffix(".tmp")
+        .tempfile_in(dir)
+        .map_err(fail)?;
+    tmp.write_all(bytes).map_err(fail)?;
+    tmp.as_file().sync_all().map_err(fail)?;
+    let stem = name.strip_suffix(".json").unwrap_or(name);
+    for attempt in 0..1000u32 {
+        let candidate = if attempt == 0 {
+            dir.join(name)
+        } else {
+            dir.join(format!("{stem}-{attempt}.json"))
+        };
+        match tmp.persist_noclobber(&candidate) {
+            Ok(_) => return Ok(candidate),
+            Err(e) if e.error.kind() == std::io::ErrorKind::AlreadyExists => tmp = e.file,
+            Err(e) => return Err(fail(e.error)),
+        }
+    }
+    Err(Error::Save {
+        dir: dir.to_path_buf(),
+        reason: "1000 records of the same name already exist".into(),
+    })
+}
+
+/// Reads a record back, refusing other schema versions and foreign JSON with one clear message.
+pub fn read(path: &Path) -> Result<RunRecord, Error> {
+    let bad = |reason: String| Error::BadRecord {
+        path: path.to_path_buf(),
+        reason,
+    };
+    let bytes = std::fs::read(path).map_err(|e| bad(e.to_string()))?;
+    let value: serde_json::Value =
+        serde_json::from_slice(&bytes).map_err(|e| bad(format!("not valid JSON ({e})")))?;
+    match value
+        .get("schema_version")
+        .and_then(serde_json::Value::as_u64)
+    {
+        Some(v) if v == u64::from(SCHEMA_VERSION) => {}
+        Some(v) => {
+            return Err(bad(format!(
+                "schema version {v}, this matbench reads version {SCHEMA_VERSION}"
+            )));
+        }
+        None => return Err(bad("not a matbench record (no schema_version)".into())),
+    }
+    serde_json::from_value(value).map_err(|e| bad(format!("not a valid matbench record ({e})")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slugs_are_safe_file_name_parts() {
+        assert_eq!(slug("NVIDIA H200"), "nvidia-h200");
+        assert_eq!(
+            slug("cpu-Intel(R) Xeon(R) @ 2.1GHz"),
+            "cpu-intel-r-xeon-r-2.1ghz"
+        );
+        assert_eq!(slug("///"), "unnamed");
+        assert!(!slug("../../etc/passwd").contains('/'));
+    }
+
+    #[test]
+    fn never_overwrites_and_leaves_no_temporary_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = write_new(dir.path(), "x.json", b"one").unwrap();
+        let b = write_new(dir.path(), "x.json", b"two").unwrap();
+        assert_ne!(a, b);
+        assert_eq!(std::fs::read(&a).unwrap(), b"one");
+        assert_eq!(std::fs::read(&b).unwrap(), b"two");
+        assert_eq!(b.file_name().unwrap(), "x-1.json");
+        let names: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names.len(), 2, "{names:?}");
+    }
+
+    #[test]
+    fn unwritable_directory_is_a_save_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("plain-file");
+        std::fs::write(&file, b"").unwrap();
+        let err = write_new(&file.join("sub"), "x.json", b"{}").unwrap_err();
+        assert_eq!(err.exit_code(), 6);
+    }
+
+    #[test]
+    fn reading_refuses_foreign_and_other_versions() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("r.json");
+        for (text, needle) in [
+            ("{\"schema_version\": 99}", "schema version 99"),
+            ("[1,2]", "no schema_version"),
+            ("{\"schema_version\": 1}", "not a valid matbench record"),
+            ("{\"schema_ver", "not valid JSON"),
+        ] {
+            std::fs::write(&p, text).unwrap();
+            let msg = read(&p).unwrap_err().to_string();
+            assert!(msg.contains(needle), "{msg}");
+        }
+    }
+}

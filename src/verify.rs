@@ -1,0 +1,233 @@
+//! Proving the answer right, the same way for every backend.
+//!
+//! Σ(A·Aᵀ) = Σₖ(Σᵢ Aᵢₖ)², so the column sums of A (computed in f64 by the backend, on its own
+//! device) give an exact reference for s = Σ C in O(n²). A wrong GEMM that happens to preserve
+//! the total is caught by the second check: whole sampled rows of C compared element by element
+//! with f64 dot products of the rows of A. The diagonal is always among the checked elements,
+//! so even A·A in place of A·Aᵀ (whose diagonal is about n/4, not n/3) fails.
+//!
+//! Tolerances come from the dtype's unit roundoff `u`: every product and partial sum is
+//! non-negative, so rounding errors do not cancel the value, and a sum of n terms accumulated
+//! in any order has a relative error that in practice stays well under `16·√n·u` (a random-walk
+//! bound with a wide margin; the worst case `n·u` is never approached by blocked GEMMs).
+
+use crate::dtype::DType;
+use serde::{Deserialize, Serialize};
+
+/// Most rows checked element by element (the GPU kernel's `MAX_SAMPLE_ROWS`).
+pub const MAX_SAMPLE_ROWS: usize = 8;
+
+/// What a backend hands over for verification, all in f64.
+#[derive(Clone, Debug, Default)]
+pub struct VerificationData {
+    /// Σᵢ Aᵢₖ for every column k.
+    pub column_sums: Vec<f64>,
+    /// Sampled rows of C with their references.
+    pub rows: Vec<SampledRow>,
+}
+
+/// One row of C as computed, and the same row from f64 dot products of A.
+#[derive(Clone, Debug)]
+pub struct SampledRow {
+    /// Row index r.
+    pub row: usize,
+    /// C[r, 0..n] as the backend's GEMM produced it.
+    pub computed: Vec<f64>,
+    /// Σₖ A[r,k]·A[j,k] in f64, for j in 0..n.
+    pub reference: Vec<f64>,
+}
+
+/// The verdict, as recorded.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Verification {
+    /// Both checks passed.
+    pub passed: bool,
+    /// Σₖ(Σᵢ Aᵢₖ)², the exact reference for s.
+    pub sum_reference: f64,
+    /// Largest |s − reference| / reference over every repetition's s.
+    pub sum_rel_error: f64,
+    /// Bound `sum_rel_error` must stay under.
+    pub sum_tolerance: f64,
+    /// Rows of C checked element by element.
+    pub rows_checked: Vec<usize>,
+    /// Elements of C compared.
+    pub elements_checked: u64,
+    /// Largest |C[r,j] − ref| / ref over the checked elements.
+    pub max_element_rel_error: f64,
+    /// Bound `max_element_rel_error` must stay under.
+    pub element_tolerance: f64,
+}
+
+impl Verification {
+    /// One line for the report: PASS/FAIL with the relative errors.
+    pub fn summary_line(&self) -> String {
+        format!(
+            "{} (sum rel. error {:.2e} ≤ {:.1e}; {} elements in {} rows, max rel. error {:.2e} ≤ {:.1e})",
+            if self.passed { "PASS" } else { "FAIL" },
+            self.sum_rel_error,
+            self.sum_tolerance,
+            self.elements_checked,
+            self.rows_checked.len(),
+            self.max_element_rel_error,
+            self.element_tolerance
+        )
+    }
+}
+
+/// Relative tolerance for sums of `n` non-negative products in `dtype` (module docs).
+pub fn tolerance(dtype: DType, n: usize) -> f64 {
+    16.0 * (n.max(1) as f64).sqrt() * dtype.unit_roundoff()
+}
+
+/// The rows to check: the first, the last and two drawn from the seed, without repeats.
+pub fn sample_rows(n: usize, seed: u64) -> Vec<usize> {
+    if n == 0 {
+        return Vec::new();
+    }
+    let words = crate::philox::block(seed ^ 0x5EED_0FC0_FFEE, u64::MAX);
+    let mut rows = vec![0, n - 1, words[0] as usize % n, words[1] as usize % n];
+    rows.sort_unstable();
+    rows.dedup();
+    rows.truncate(MAX_SAMPLE_ROWS);
+    rows
+}
+
+fn rel_error(value: f64, reference: f64) -> f64 {
+    let diff = (value - reference).abs();
+    if reference == 0.0 {
+        if diff == 0.0 { 0.0 } else { f64::INFINITY }
+    } else if diff.is_nan() {
+        f64::INFINITY
+    } else {
+        diff / reference.abs()
+    }
+}
+
+/// Checks every repetition's sum and the sampled rows; never panics on odd data (NaN, empty
+/// rows, wrong lengths all fail the check).
+pub fn check(dtype: DType, n: usize, data: &VerificationData, sums: &[f64]) -> Verification {
+    let tol = tolerance(dtype, n);
+    let sum_reference: f64 = data.column_sums.iter().map(|c| c * c).sum();
+    let sum_rel_error = sums
+        .iter()
+        .map(|&s| rel_error(s, sum_reference))
+        .fold(if sums.is_empty() { f64::INFINITY } else { 0.0 }, f64::max);
+    let mut elements_checked = 0u64;
+    let mut max_element_rel_error: f64 = 0.0;
+    let mut shapes_ok = data.column_sums.len() == n && !data.rows.is_empty();
+    for row in &data.rows {
+        shapes_ok &= row.computed.len() == n && row.reference.len() == n && row.row < n;
+        for (&c, &r) in row.computed.iter().zip(&row.reference) {
+            max_element_rel_error = max_element_rel_error.max(rel_error(c, r));
+            elements_checked += 1;
+        }
+    }
+    let passed = shapes_ok && sum_rel_error <= tol && max_element_rel_error <= tol;
+    Verification {
+        passed,
+        sum_reference,
+        sum_rel_error,
+        sum_tolerance: tol,
+        rows_checked: data.rows.iter().map(|r| r.row).collect(),
+        elements_checked,
+        max_element_rel_error,
+        element_tolerance: tol,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A small A with its exact products, computed naively in f64.
+    fn data_for(a: &[f64], n: usize, rows: &[usize]) -> (VerificationData, f64) {
+        let column_sums = (0..n).map(|k| (0..n).map(|i| a[i * n + k]).sum()).collect();
+        let dot = |r: usize, j: usize| (0..n).map(|k| a[r * n + k] * a[j * n + k]).sum::<f64>();
+        let rows = rows
+            .iter()
+            .map(|&r| SampledRow {
+                row: r,
+                computed: (0..n).map(|j| dot(r, j)).collect(),
+                reference: (0..n).map(|j| dot(r, j)).collect(),
+            })
+            .collect();
+        let total = (0..n)
+            .flat_map(|r| (0..n).map(move |j| (r, j)))
+            .map(|(r, j)| dot(r, j))
+            .sum();
+        (VerificationData { column_sums, rows }, total)
+    }
+
+    fn matrix(n: usize) -> Vec<f64> {
+        let mut a = vec![0.0; n * n];
+        <f64 as crate::philox::Uniform>::fill(3, 0, &mut a);
+        a
+    }
+
+    #[test]
+    fn identity_sum_of_aat_equals_sum_of_squared_column_sums() {
+        let n = 17;
+        let (data, total) = data_for(&matrix(n), n, &[0, 16]);
+        let v = check(DType::F64, n, &data, &[total]);
+        assert!(v.passed, "{v:?}");
+        assert!(v.sum_rel_error < 1e-14);
+        assert_eq!(v.elements_checked, 34);
+    }
+
+    #[test]
+    fn a_wrong_sum_fails() {
+        let n = 17;
+        let (data, total) = data_for(&matrix(n), n, &[0]);
+        let v = check(DType::F32, n, &data, &[total, total * (1.0 + 1e-3)]);
+        assert!(!v.passed);
+        assert!(v.sum_rel_error > 9e-4);
+    }
+
+    #[test]
+    fn a_wrong_element_fails_and_nan_fails() {
+        let n = 9;
+        let (mut data, total) = data_for(&matrix(n), n, &[0, 4]);
+        data.rows[1].computed[3] *= 1.01;
+        assert!(!check(DType::F32, n, &data, &[total]).passed);
+        data.rows[1].computed[3] = f64::NAN;
+        let v = check(DType::F32, n, &data, &[total]);
+        assert!(!v.passed && v.max_element_rel_error.is_infinite());
+        assert!(!check(DType::F32, n, &data, &[f64::NAN]).passed);
+    }
+
+    #[test]
+    fn a_times_a_instead_of_a_times_a_transposed_fails() {
+        let n = 64;
+        let a = matrix(n);
+        let (mut data, total) = data_for(&a, n, &[5]);
+        data.rows[0].computed = (0..n)
+            .map(|j| (0..n).map(|k| a[5 * n + k] * a[k * n + j]).sum())
+            .collect();
+        assert!(!check(DType::F32, n, &data, &[total]).passed);
+    }
+
+    #[test]
+    fn missing_data_fails() {
+        let v = check(DType::F32, 4, &VerificationData::default(), &[]);
+        assert!(!v.passed);
+    }
+
+    #[test]
+    fn sample_rows_are_distinct_in_range_and_include_both_ends() {
+        for n in [1usize, 2, 3, 1000] {
+            let rows = sample_rows(n, 99);
+            assert!(rows.iter().all(|&r| r < n));
+            assert!(rows.windows(2).all(|w| w[0] < w[1]));
+            assert_eq!(rows[0], 0);
+            assert_eq!(*rows.last().unwrap(), n - 1);
+        }
+        assert_eq!(sample_rows(1000, 1), sample_rows(1000, 1));
+    }
+
+    #[test]
+    fn tolerances_scale_with_precision() {
+        assert!(tolerance(DType::F64, 10_000) < 1e-12);
+        let f32_tol = tolerance(DType::F32, 10_000);
+        assert!(f32_tol > 1e-5 && f32_tol < 1e-4, "{f32_tol}");
+    }
+}
