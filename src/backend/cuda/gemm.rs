@@ -103,7 +103,9 @@ mod tests {
         let mut c = vec![0.0; n * n];
         gemm_col_major(&p, &a, &a, &mut c);
         let aat = |r: usize, j: usize| (0..n).map(|k| a[r * n + k] * a[j * n + k]).sum::<f64>();
-        let differs = (0..n).flat_map(|r| (0..n).map(move |j| (r, j))).any(|(r, j)| c[r * n + j] != aat(r, j));
+        let differs = (0..n)
+            .flat_map(|r| (0..n).map(move |j| (r, j)))
+            .any(|(r, j)| c[r * n + j] != aat(r, j));
         assert!(differs, "N,T computes Aᵀ·A, which must not pass for A·Aᵀ");
     }
 

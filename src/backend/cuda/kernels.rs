@@ -103,3 +103,38 @@ mod tests {
         )));
     }
 }
+
+#[cfg(test)]
+mod nvrtc_tests {
+    use std::io::Write;
+
+    /// Compiles the real kernel source with NVRTC, which needs no GPU: only libnvrtc.so.13
+    /// (CI installs it from PyPI's nvidia-cuda-nvrtc wheel and puts it on LD_LIBRARY_PATH).
+    #[test]
+    fn kernels_compile_with_nvrtc_for_every_supported_architecture() {
+        // SAFETY: only tries to dlopen the candidate library names.
+        if !unsafe { cudarc::nvrtc::sys::is_culib_present() } {
+            let _ = writeln!(
+                std::io::stderr(),
+                "SKIPPED kernels_compile_with_nvrtc_for_every_supported_architecture: libnvrtc.so.13 not found (pip install nvidia-cuda-nvrtc==13.0.88 and add its lib/ to LD_LIBRARY_PATH)"
+            );
+            return;
+        }
+        for (major, minor) in [(7, 5), (8, 0), (8, 9), (9, 0)] {
+            let ptx = super::compile(major, minor)
+                .unwrap_or_else(|e| panic!("compute_{major}{minor}: {e}"));
+            let text = ptx.to_src();
+            for name in [
+                "philox_uniform_f32",
+                "sum_f32_partial",
+                "rowdots_f64",
+                "colsum_finish",
+            ] {
+                assert!(
+                    text.contains(name),
+                    "{name} missing from the PTX for compute_{major}{minor}"
+                );
+            }
+        }
+    }
+}

@@ -1,0 +1,283 @@
+//! The binary as a user meets it: output, records, and every kind of bad input.
+
+mod common;
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+use std::path::Path;
+
+fn matbench(results: &Path) -> Command {
+    let mut cmd = Command::cargo_bin("matbench").expect("the matbench binary is built for tests");
+    cmd.env("MATBENCH_RESULTS_DIR", results)
+        .env_remove("RUST_BACKTRACE");
+    cmd
+}
+
+fn files_in(dir: &Path) -> Vec<std::path::PathBuf> {
+    match std::fs::read_dir(dir) {
+        Ok(rd) => rd.map(|e| e.unwrap().path()).collect(),
+        Err(_) => Vec::new(),
+    }
+}
+
+fn json_run(args: &[&str]) -> serde_json::Value {
+    let dir = tempfile::tempdir().unwrap();
+    let out = matbench(dir.path())
+        .args(args)
+        .args(["--format", "json", "--no-save"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("stdout is one JSON document")
+}
+
+#[test]
+fn cpu_run_prints_the_seed_lines_and_a_verified_report() {
+    let dir = tempfile::tempdir().unwrap();
+    matbench(dir.path())
+        .args(["cpu", "128", "--no-save", "--reps", "3"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("Shape: (128, 128) Device: /cpu:0"))
+        .stdout(predicate::str::is_match(r"Time taken: 0:00:\d\d\.\d{6}").unwrap())
+        .stdout(predicate::str::contains("verify    PASS"))
+        .stdout(predicate::str::contains("TFLOP/s"));
+    assert!(files_in(dir.path()).is_empty(), "--no-save wrote a file");
+}
+
+#[test]
+fn json_output_is_the_record_with_every_phase() {
+    let v = json_run(&["cpu", "96", "--seed", "7", "--reps", "4", "--warmup", "1"]);
+    assert_eq!(v["schema_version"], 1);
+    assert_eq!(v["config"]["n"], 96);
+    assert_eq!(v["config"]["seed"], 7);
+    assert_eq!(v["config"]["backend"], "cpu");
+    assert_eq!(v["matmul"]["samples_s"].as_array().unwrap().len(), 4);
+    assert_eq!(v["reduce"]["samples_s"].as_array().unwrap().len(), 4);
+    assert_eq!(v["verification"]["passed"], true);
+    for phase in [
+        "startup_s",
+        "generate_s",
+        "verify_s",
+        "seed_time_taken_s",
+        "process_s",
+    ] {
+        assert!(v["phases"][phase].as_f64().unwrap() >= 0.0, "{phase}");
+    }
+    assert!(v["matmul_tflop_per_s"].as_f64().unwrap() > 0.0);
+    assert!(v["math_mode"].as_str().unwrap().contains("faer"));
+    assert!(!v["git_commit"].as_str().unwrap().is_empty());
+}
+
+#[test]
+fn same_seed_gives_the_same_matrix_on_both_cpu_engines_and_dtypes_run() {
+    let a = json_run(&["cpu", "80", "--seed", "3", "--reps", "1"]);
+    let b = json_run(&[
+        "cpu",
+        "80",
+        "--seed",
+        "3",
+        "--reps",
+        "1",
+        "--cpu-engine",
+        "matrixmultiply",
+        "--threads",
+        "1",
+    ]);
+    assert_eq!(
+        a["verification"]["sum_reference"],
+        b["verification"]["sum_reference"]
+    );
+    assert_eq!(b["config"]["cpu_engine"], "matrixmultiply");
+    assert_eq!(b["device"]["threads"], 1);
+    let d = json_run(&[
+        "cpu", "80", "--seed", "3", "--reps", "1", "--dtype", "f64", "--warmup", "0",
+    ]);
+    assert_eq!(d["config"]["dtype"], "f64");
+    assert_eq!(d["verification"]["passed"], true);
+    assert!(d["verification"]["sum_rel_error"].as_f64().unwrap() < 1e-12);
+}
+
+#[test]
+fn a_record_is_saved_atomically_under_a_unique_name() {
+    let dir = tempfile::tempdir().unwrap();
+    for _ in 0..2 {
+        matbench(dir.path())
+            .args(["cpu", "64", "--reps", "1"])
+            .assert()
+            .success()
+            .stdout(predicate::str::contains("record    "));
+    }
+    let files = files_in(dir.path());
+    assert_eq!(files.len(), 2, "{files:?}");
+    for f in &files {
+        let name = f.file_name().unwrap().to_string_lossy().to_string();
+        assert!(
+            name.ends_with("_f32_n64.json") && name.contains("_cpu-"),
+            "{name}"
+        );
+        let record = matbench::record::store::read(f).expect("the record reads back");
+        assert!(record.verification.passed);
+    }
+}
+
+#[test]
+fn results_dir_flag_beats_the_environment() {
+    let env_dir = tempfile::tempdir().unwrap();
+    let flag_dir = tempfile::tempdir().unwrap();
+    matbench(env_dir.path())
+        .args([
+            "cpu",
+            "32",
+            "--reps",
+            "1",
+            "--format",
+            "json",
+            "--results-dir",
+        ])
+        .arg(flag_dir.path())
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("record saved as"));
+    assert!(files_in(env_dir.path()).is_empty());
+    assert_eq!(files_in(flag_dir.path()).len(), 1);
+}
+
+#[test]
+fn an_unwritable_results_dir_still_prints_the_result_and_exits_6() {
+    let dir = tempfile::tempdir().unwrap();
+    let blocker = dir.path().join("not-a-dir");
+    std::fs::write(&blocker, b"").unwrap();
+    let out = matbench(dir.path())
+        .args(["cpu", "32", "--reps", "1"])
+        .arg("--results-dir")
+        .arg(blocker.join("sub"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(6));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("Shape: (32, 32)"));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("could not save the result"), "{err}");
+    assert_eq!(files_in(dir.path()).len(), 1, "only the blocker file");
+}
+
+/// Each bad input: one line on stderr, the documented exit code, no panic, no file written.
+#[test]
+fn bad_input_gets_one_line_and_a_documented_exit_code() {
+    let cases: &[(&[&str], i32, &str)] = &[
+        (&["cpu", "0"], 2, "at least 1"),
+        (&["cpu", "-3"], 2, "at least 1"),
+        (&["cpu", "ten"], 2, "positive whole number"),
+        (&["cpu", "3.5"], 2, "positive whole number"),
+        (&["cpu", "99999999999"], 2, "too large"),
+        (
+            &["cpu", "64", "--reps", "0"],
+            2,
+            "--reps must be at least 1",
+        ),
+        (&["cpu", "64", "--reps", "999999999"], 2, "too many"),
+        (&["cpu", "64", "--reps", "-1"], 2, "'-1'"),
+        (&["cpu", "64", "--warmup", "50000"], 2, "too many"),
+        (
+            &["cpu", "64", "--threads", "0"],
+            2,
+            "--threads must be at least 1",
+        ),
+        (&["cpu", "64", "--threads", "999999"], 2, "too many"),
+        (
+            &["cpu", "64", "--dtype", "bf16"],
+            2,
+            "does not support --dtype bf16",
+        ),
+        (
+            &["gpu", "64", "--dtype", "f16"],
+            2,
+            "does not support --dtype f16",
+        ),
+        (&["cpu", "64", "--dtype", "f8"], 2, "invalid value 'f8'"),
+        (&["tpu", "64"], 2, "unrecognized subcommand 'tpu'"),
+        (&["cpu"], 2, "required"),
+        (&["cpu", "64", "--gpu", "1"], 2, "unexpected argument"),
+        (&["cpu", "1000000", "--dtype", "f64"], 4, "is available"),
+    ];
+    for (args, code, needle) in cases {
+        let dir = tempfile::tempdir().unwrap();
+        let out = matbench(dir.path()).args(*args).output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(*code), "{args:?}: {err}");
+        assert_eq!(
+            err.lines().count(),
+            1,
+            "{args:?}: one line expected, got: {err}"
+        );
+        assert!(err.contains(needle), "{args:?}: {err}");
+        assert!(
+            !err.contains("panicked") && !err.contains("RUST_BACKTRACE"),
+            "{args:?}: {err}"
+        );
+        assert!(files_in(dir.path()).is_empty(), "{args:?} left a file");
+    }
+}
+
+#[test]
+fn gpu_without_a_usable_gpu_says_why_and_exits_3() {
+    if common::gpu_unavailable().is_none() {
+        common::skip(
+            "gpu_without_a_usable_gpu_says_why_and_exits_3",
+            "this machine has a GPU",
+        );
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let out = matbench(dir.path()).args(["gpu", "256"]).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("NVIDIA") || err.contains("GPU"), "{err}");
+    assert!(files_in(dir.path()).is_empty());
+}
+
+#[test]
+fn info_lists_the_cpu_and_explains_a_missing_gpu() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = matbench(dir.path())
+        .args(["info", "--format", "json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(v["host"]["cpu_threads"].as_u64().unwrap() >= 1);
+    assert!(v["host"]["memory_total_byte"].as_u64().unwrap() > 0);
+    let gpus = v["gpus"].as_array().unwrap();
+    assert!(!gpus.is_empty() || v["gpu_unavailable"].is_string());
+    matbench(dir.path())
+        .arg("info")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("cpu "));
+}
+
+#[test]
+fn help_and_version_exit_zero() {
+    let dir = tempfile::tempdir().unwrap();
+    matbench(dir.path())
+        .arg("--help")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("gpu"));
+    matbench(dir.path())
+        .args(["cpu", "--help"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("--cpu-engine"));
+    matbench(dir.path())
+        .arg("--version")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(env!("CARGO_PKG_VERSION")));
+}
