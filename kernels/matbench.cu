@@ -4,8 +4,8 @@
 //   - sum_*_partial + sum_finish: s = sum(C), accumulated in f64, in a fixed order (deterministic);
 //   - colsum_*_partial + colsum_finish: column sums of A in f64, for the O(n^2) reference
 //     sum(A*A^T) = sum_k (sum_i A_ik)^2;
-//   - rowdots_*: f64 dot products A[r,:].A[j,:] for a few sample rows r and every j, to check
-//     whole rows of C element by element.
+//   - rowcheck_*: f64 dot products A[r,:].A[j,:] for a few sample rows r and every j, beside
+//     C[r,j], to check whole rows of C element by element.
 // No headers are included so NVRTC needs no include path; indices are 64-bit throughout because
 // n*n exceeds 2^32 for n > 65535.
 
@@ -216,37 +216,66 @@ extern "C" __global__ void colsum_finish(const double* __restrict__ partial, u32
 }
 
 // ---------------------------------------------------------------------------------------------
-// out[s*n + j] = sum_k A[rows[s], k] * A[j, k] in f64, one block per j. The sample rows are
-// few (<= MAX_SAMPLE_ROWS) and stay in L2; A is read once.
+// Sampled rows. Each block takes ROWCHECK_J consecutive columns j of C and writes
+//   out[s*n + j]            = sum_k A[r_s, k] * A[j, k] in f64 (the reference),
+//   out[(nrows + s)*n + j]  = C[r_s, j] widened to f64 (what cuBLAS computed),
+// so one copy brings back everything verification needs. A is read once from memory; the
+// sample rows (<= MAX_SAMPLE_ROWS, L2-resident) are read once per block, not once per j.
+// Row indices travel by value.
 // ---------------------------------------------------------------------------------------------
-#define MAX_SAMPLE_ROWS 8
+#define MAX_SAMPLE_ROWS 4
+#define ROWCHECK_J 8
+
+struct SampleRows { u32 r[MAX_SAMPLE_ROWS]; };
 
 template <typename T>
-__device__ void rowdots(const T* __restrict__ a, u32 n, const u32* __restrict__ rows, u32 nrows, double* __restrict__ out) {
-    u64 j = blockIdx.x;
-    const T* aj = a + j * n;
-    double acc[MAX_SAMPLE_ROWS];
+__device__ void rowcheck(const T* __restrict__ a, const T* __restrict__ c, u32 n, SampleRows rows, u32 nrows, double* __restrict__ out) {
+    __shared__ double totals[32][ROWCHECK_J * MAX_SAMPLE_ROWS];
+    u64 j0 = (u64)blockIdx.x * ROWCHECK_J;
+    u32 jcount = (u32)((n - j0) < ROWCHECK_J ? (n - j0) : ROWCHECK_J);
+    double acc[ROWCHECK_J][MAX_SAMPLE_ROWS];
 #pragma unroll
-    for (int s = 0; s < MAX_SAMPLE_ROWS; ++s) acc[s] = 0.0;
+    for (int jj = 0; jj < ROWCHECK_J; ++jj)
+#pragma unroll
+        for (int s = 0; s < MAX_SAMPLE_ROWS; ++s) acc[jj][s] = 0.0;
     for (u32 k = threadIdx.x; k < n; k += blockDim.x) {
-        double v = (double)aj[k];
+        double sv[MAX_SAMPLE_ROWS];
 #pragma unroll
         for (int s = 0; s < MAX_SAMPLE_ROWS; ++s)
-            if ((u32)s < nrows) acc[s] += v * (double)a[(u64)rows[s] * n + k];
-    }
+            sv[s] = ((u32)s < nrows) ? (double)a[(u64)rows.r[s] * n + k] : 0.0;
 #pragma unroll
-    for (int s = 0; s < MAX_SAMPLE_ROWS; ++s) {
-        if ((u32)s < nrows) {
-            double total = block_sum(acc[s]);
-            if (threadIdx.x == 0) out[(u64)s * n + j] = total;
+        for (int jj = 0; jj < ROWCHECK_J; ++jj) {
+            double v = ((u32)jj < jcount) ? (double)a[(j0 + jj) * n + k] : 0.0;
+#pragma unroll
+            for (int s = 0; s < MAX_SAMPLE_ROWS; ++s) acc[jj][s] += v * sv[s];
+        }
+    }
+    u32 lane = threadIdx.x & 31u;
+    u32 warp = threadIdx.x >> 5;
+#pragma unroll
+    for (int jj = 0; jj < ROWCHECK_J; ++jj)
+#pragma unroll
+        for (int s = 0; s < MAX_SAMPLE_ROWS; ++s) {
+            double v = warp_sum(acc[jj][s]);
+            if (lane == 0) totals[warp][jj * MAX_SAMPLE_ROWS + s] = v;
+        }
+    __syncthreads();
+    if (threadIdx.x < ROWCHECK_J * MAX_SAMPLE_ROWS) {
+        u32 jj = threadIdx.x / MAX_SAMPLE_ROWS, s = threadIdx.x % MAX_SAMPLE_ROWS;
+        double total = 0.0;
+        for (u32 w = 0; w < (blockDim.x >> 5); ++w) total += totals[w][threadIdx.x];
+        if (jj < jcount && s < nrows) {
+            u64 j = j0 + jj;
+            out[(u64)s * n + j] = total;
+            out[(u64)(nrows + s) * n + j] = (double)c[(u64)rows.r[s] * n + j];
         }
     }
 }
 
-extern "C" __global__ void rowdots_f32(const float* a, u32 n, const u32* rows, u32 nrows, double* out) {
-    rowdots<float>(a, n, rows, nrows, out);
+extern "C" __global__ void rowcheck_f32(const float* a, const float* c, u32 n, SampleRows rows, u32 nrows, double* out) {
+    rowcheck<float>(a, c, n, rows, nrows, out);
 }
 
-extern "C" __global__ void rowdots_f64(const double* a, u32 n, const u32* rows, u32 nrows, double* out) {
-    rowdots<double>(a, n, rows, nrows, out);
+extern "C" __global__ void rowcheck_f64(const double* a, const double* c, u32 n, SampleRows rows, u32 nrows, double* out) {
+    rowcheck<double>(a, c, n, rows, nrows, out);
 }

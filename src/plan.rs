@@ -169,7 +169,9 @@ mod tests {
             (10_000, DType::F32, 2, 10)
         );
         assert_eq!(p.selection, DeviceSelection::Gpu { index: 0 });
-        assert_eq!(p.results_dir, Some(PathBuf::from("results")));
+        let default_dir =
+            std::env::var_os("MATBENCH_RESULTS_DIR").unwrap_or_else(|| "results".into());
+        assert_eq!(p.results_dir, Some(PathBuf::from(default_dir)));
         let c = plan_of(&["cpu", "64", "--seed", "9", "--no-save", "--warmup", "0"]).unwrap();
         assert_eq!(
             c.selection,

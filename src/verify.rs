@@ -15,7 +15,7 @@ use crate::dtype::DType;
 use serde::{Deserialize, Serialize};
 
 /// Most rows checked element by element (the GPU kernel's `MAX_SAMPLE_ROWS`).
-pub const MAX_SAMPLE_ROWS: usize = 8;
+pub const MAX_SAMPLE_ROWS: usize = 4;
 
 /// What a backend hands over for verification, all in f64.
 #[derive(Clone, Debug, Default)]

@@ -145,6 +145,11 @@ pub trait Backend {
 
     /// Copies A to the host.
     fn download_matrix(&mut self) -> Result<HostMatrix, Error>;
+
+    /// How the start-up phase was spent, step by step (empty where there is nothing to split).
+    fn startup_steps(&self) -> Vec<(String, Second)> {
+        Vec::new()
+    }
 }
 
 /// Opens the backend for `selection`: context, handles and kernels (the start-up phase).

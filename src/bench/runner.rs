@@ -87,6 +87,7 @@ pub fn run(
         flop_per_matmul,
         phases: Phases {
             startup_s,
+            startup_steps_s: backend.startup_steps().into_iter().collect(),
             generate_s,
             verify_s,
             seed_time_taken_s,

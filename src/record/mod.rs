@@ -110,6 +110,9 @@ pub struct DeviceRecord {
 pub struct Phases {
     /// Opening the backend: context, handles, kernel compilation, thread pool.
     pub startup_s: Second,
+    /// Start-up step by step, as the backend measured it (GPU: driver, context, cublas,
+    /// kernels_wait, kernels_load, device_info, and the helper thread's kernels_compile).
+    pub startup_steps_s: std::collections::BTreeMap<String, Second>,
     /// Generating A on the device.
     pub generate_s: Second,
     /// Verification on the device, copies and comparison included.

@@ -6,6 +6,8 @@ pub const BLOCK: u32 = 256;
 pub const FINISH_BLOCK: u32 = 1024;
 /// Resident blocks per multiprocessor aimed at by grid-stride kernels.
 pub const BLOCKS_PER_SM: u32 = 8;
+/// Columns of C one `rowcheck` block handles (the kernel's `ROWCHECK_J`).
+pub const ROWCHECK_J: u32 = 8;
 /// Row chunks for the column-sum kernel.
 pub const COLSUM_MAX_CHUNKS: u32 = 128;
 

@@ -21,11 +21,12 @@ use cudarc::cublas::sys::{cublasMath_t, cublasOperation_t};
 use cudarc::cublas::{CudaBlas, Gemm, GemmConfig};
 use cudarc::driver::{
     CudaContext, CudaEvent, CudaFunction, CudaSlice, CudaStream, DeviceRepr, DriverError,
-    LaunchConfig, PushKernelArg, ValidAsZeroBits, sys,
+    LaunchConfig, PinnedHostSlice, PushKernelArg, ValidAsZeroBits, sys,
 };
 use kernels::Kernels;
 use launch::{BLOCK, FINISH_BLOCK};
 use std::sync::Arc;
+use std::time::Instant;
 
 /// Device memory kept free beyond our buffers, for cuBLAS's workspace and the module.
 const HEADROOM_BYTE: u64 = 256 << 20;
@@ -36,9 +37,11 @@ pub struct CudaBackend {
     stream: Arc<CudaStream>,
     blas: CudaBlas,
     kernels: Kernels,
+    kernel_form: String,
     events: [CudaEvent; 3],
     multiprocessors: u32,
     device: DeviceRecord,
+    startup_steps: Vec<(&'static str, Second)>,
     state: Option<State>,
 }
 
@@ -61,8 +64,11 @@ struct State {
     sum: CudaSlice<f64>,
     col_chunks: (u32, u32),
     col_partial: CudaSlice<f64>,
-    colsum: CudaSlice<f64>,
-    dots: CudaSlice<f64>,
+    /// Everything verification copies back, in one buffer: column sums (n), then the sampled
+    /// rows' references and computed values (2·MAX_SAMPLE_ROWS·n).
+    checks: CudaSlice<f64>,
+    /// Page-locked host copy of `checks`, so the copy back runs at full speed.
+    host_checks: PinnedHostSlice<f64>,
 }
 
 fn driver(what: &'static str) -> impl Fn(DriverError) -> Error {
@@ -81,12 +87,48 @@ fn cublas(what: &'static str) -> impl Fn(cudarc::cublas::result::CublasError) ->
 }
 
 impl CudaBackend {
-    /// Opens GPU `index`: checks the libraries, creates the context, the cuBLAS handle (math
+    /// Opens GPU `index`: checks the libraries, creates the context and the cuBLAS handle (math
     /// mode set explicitly to CUBLAS_DEFAULT_MATH: true FP32 for Sgemm) and compiles the kernels.
+    /// NVRTC needs no context, so the kernels compile on a helper thread meanwhile, and cuBLAS
+    /// (the largest library) is loaded on another.
     pub fn new(index: usize) -> Result<CudaBackend, Error> {
+        let clock = Instant::now();
+        let mut steps = Vec::new();
+        let mut step = |name: &'static str, since: &mut Instant| {
+            steps.push((name, since.elapsed().as_secs_f64()));
+            *since = Instant::now();
+        };
+        let mut since = clock;
         probe::check_index(index)?;
+        let ordinal = i32::try_from(index)
+            .map_err(|_| Error::NoDevice(format!("GPU {index} does not exist")))?;
+        let dev =
+            cudarc::driver::result::device::get(ordinal).map_err(driver("opening the GPU"))?;
+        let attribute = |a| {
+            // SAFETY: `dev` is a valid device handle from cuDeviceGet; the call writes one int.
+            unsafe { cudarc::driver::result::device::get_attribute(dev, a) }
+                .map_err(driver("reading a device attribute"))
+        };
+        let major =
+            attribute(sys::CUdevice_attribute::CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR)?;
+        let minor =
+            attribute(sys::CUdevice_attribute::CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR)?;
+        let multiprocessors =
+            attribute(sys::CUdevice_attribute::CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT)?;
+        step("driver", &mut since);
+
+        let compiler = std::thread::spawn(move || {
+            let t = Instant::now();
+            probe::check_nvrtc()?;
+            kernels::compile(major, minor).map(|k| (k, t.elapsed().as_secs_f64()))
+        });
+        let cublas_loader = std::thread::spawn(probe::check_cublas);
         let ctx = CudaContext::new(index).map_err(driver("creating the CUDA context"))?;
         let stream = ctx.default_stream();
+        step("context", &mut since);
+        cublas_loader
+            .join()
+            .map_err(|_| Error::Device("loading cuBLAS panicked".into()))??;
         let blas = CudaBlas::new(stream.clone()).map_err(cublas("creating the cuBLAS handle"))?;
         // SAFETY: the handle is alive for the duration of the call (owned by `blas`).
         unsafe {
@@ -97,19 +139,20 @@ impl CudaBackend {
         }
         .result()
         .map_err(cublas("setting the cuBLAS math mode"))?;
-        let (major, minor) = ctx
-            .compute_capability()
-            .map_err(driver("reading the compute capability"))?;
-        let kernels = Kernels::load(&ctx, major, minor)?;
+        step("cublas", &mut since);
+        let (compiled, compile_s) = compiler
+            .join()
+            .map_err(|_| Error::Device("compiling the kernels panicked".into()))??;
+        let kernel_form = compiled.describe(major, minor);
+        step("kernels_wait", &mut since);
+        let kernels = Kernels::load(&ctx, compiled)?;
+        step("kernels_load", &mut since);
         let timing = Some(sys::CUevent_flags::CU_EVENT_DEFAULT);
         let events = [
             ctx.new_event(timing).map_err(driver("creating an event"))?,
             ctx.new_event(timing).map_err(driver("creating an event"))?,
             ctx.new_event(timing).map_err(driver("creating an event"))?,
         ];
-        let multiprocessors = ctx
-            .attribute(sys::CUdevice_attribute::CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT)
-            .map_err(driver("reading the multiprocessor count"))?;
         let device = DeviceRecord {
             kind: "gpu".into(),
             name: ctx.name().map_err(driver("reading the GPU name"))?,
@@ -130,14 +173,18 @@ impl CudaBackend {
             nvrtc_version: nvrtc_version(),
             threads: None,
         };
+        step("device_info", &mut since);
+        steps.push(("kernels_compile (helper thread)", compile_s));
         Ok(CudaBackend {
             ctx,
             stream,
             blas,
             kernels,
+            kernel_form,
             events,
-            multiprocessors: u32::try_from(multiprocessors).unwrap_or(1),
+            multiprocessors: u32::try_from(multiprocessors).unwrap_or(1).max(1),
             device,
+            startup_steps: steps,
             state: None,
         })
     }
@@ -255,21 +302,33 @@ fn launch_reduce<T>(
         .map_err(driver("launching the reduction"))
 }
 
-/// Launches the column sums and the sampled-row dot products of `a`.
+/// The sample rows as the kernels take them: by value, no copy to the device.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+struct SampleRows([u32; MAX_SAMPLE_ROWS]);
+
+// SAFETY: a plain array of u32, laid out as the kernels' `struct SampleRows { u32 r[MAX_SAMPLE_ROWS]; }`.
+unsafe impl DeviceRepr for SampleRows {}
+
+/// Length of the verification buffer for n: column sums, then 2·MAX_SAMPLE_ROWS rows.
+fn checks_len(n: usize) -> usize {
+    (1 + 2 * MAX_SAMPLE_ROWS) * n
+}
+
+/// Launches the column sums of `a` into `checks[..n]` and the sampled-row check of `c` against
+/// `a` into `checks[n..]`.
 #[allow(clippy::too_many_arguments)]
 fn launch_verify<T>(
     stream: &Arc<CudaStream>,
-    colsum_fn: &CudaFunction,
-    finish_fn: &CudaFunction,
-    rowdots_fn: &CudaFunction,
+    (colsum_fn, finish_fn, rowcheck_fn): (&CudaFunction, &CudaFunction, &CudaFunction),
     a: &CudaSlice<T>,
+    c: &CudaSlice<T>,
     n: u32,
     (chunks, rows_per_chunk): (u32, u32),
     col_partial: &mut CudaSlice<f64>,
-    colsum: &mut CudaSlice<f64>,
-    rows: &CudaSlice<u32>,
+    rows: SampleRows,
     nrows: u32,
-    dots: &mut CudaSlice<f64>,
+    checks: &mut CudaSlice<f64>,
 ) -> Result<(), Error> {
     let cols = n.div_ceil(BLOCK);
     let mut b = stream.launch_builder(colsum_fn);
@@ -281,15 +340,21 @@ fn launch_verify<T>(
     };
     // SAFETY: reads the n·n elements of `a`, writes chunks·n partials (the buffer's size).
     unsafe { b.launch(cfg) }.map_err(driver("launching the column sums"))?;
+    let (mut colsum, mut rowchecks) = checks.split_at_mut(n as usize);
     let mut b = stream.launch_builder(finish_fn);
-    b.arg(&*col_partial).arg(&n).arg(&chunks).arg(colsum);
-    // SAFETY: reads chunks·n partials, writes n sums.
+    b.arg(&*col_partial).arg(&n).arg(&chunks).arg(&mut colsum);
+    // SAFETY: reads chunks·n partials, writes n sums into the first n elements of `checks`.
     unsafe { b.launch(grid(cols, BLOCK)) }.map_err(driver("launching the column sums"))?;
-    let mut b = stream.launch_builder(rowdots_fn);
-    b.arg(a).arg(&n).arg(rows).arg(&nrows).arg(dots);
-    // SAFETY: reads `a` and `nrows` ≤ MAX_SAMPLE_ROWS row indices < n, writes nrows·n dots
-    // (the buffer holds MAX_SAMPLE_ROWS·n); one block per row j < n.
-    unsafe { b.launch(grid(n, BLOCK)) }
+    let mut b = stream.launch_builder(rowcheck_fn);
+    b.arg(a)
+        .arg(c)
+        .arg(&n)
+        .arg(&rows)
+        .arg(&nrows)
+        .arg(&mut rowchecks);
+    // SAFETY: reads `a` and `c` (n·n each) at rows < n, writes 2·nrows·n ≤ 2·MAX_SAMPLE_ROWS·n
+    // doubles (the rest of `checks`); ROWCHECK_J columns per block cover j < n.
+    unsafe { b.launch(grid(n.div_ceil(launch::ROWCHECK_J), BLOCK)) }
         .map(|_| ())
         .map_err(driver("launching the row checks"))
 }
@@ -309,9 +374,13 @@ impl Backend for CudaBackend {
             Err(_) => String::new(),
         };
         match dtype {
-            DType::F64 => format!("fp64: cublasDgemm, CUBLAS_DEFAULT_MATH{override_note}"),
+            DType::F64 => format!(
+                "fp64: cublasDgemm, CUBLAS_DEFAULT_MATH; kernels {}{override_note}",
+                self.kernel_form
+            ),
             _ => format!(
-                "fp32: cublasSgemm, CUBLAS_DEFAULT_MATH (true FP32, no TF32 tensor cores){override_note}"
+                "fp32: cublasSgemm, CUBLAS_DEFAULT_MATH (true FP32, no TF32 tensor cores); kernels {}{override_note}",
+                self.kernel_form
             ),
         }
     }
@@ -330,7 +399,7 @@ impl Backend for CudaBackend {
         let col_chunks = launch::colsum_chunks(n32);
         let reduce_blocks =
             launch::grid_stride_blocks((n as u64 * n as u64).div_ceil(4), self.multiprocessors);
-        let extra = 8 * (n as u64) * (u64::from(col_chunks.0) + 1 + MAX_SAMPLE_ROWS as u64)
+        let extra = 8 * (n as u64) * (u64::from(col_chunks.0) + 2 * checks_len(n) as u64)
             + 8 * u64::from(reduce_blocks);
         let need = matrices_byte(n, dtype)
             .and_then(|m| m.checked_add(extra))
@@ -369,8 +438,10 @@ impl Backend for CudaBackend {
             sum: self.alloc(1)?,
             col_chunks,
             col_partial: self.alloc(col_chunks.0 as usize * n)?,
-            colsum: self.alloc(n)?,
-            dots: self.alloc(MAX_SAMPLE_ROWS * n)?,
+            checks: self.alloc(checks_len(n))?,
+            // SAFETY: every element read back is first written by the copy from `checks`.
+            host_checks: unsafe { self.ctx.alloc_pinned_with_flags::<f64>(checks_len(n), 0) }
+                .map_err(driver("allocating page-locked host memory"))?,
         });
         self.sync()
     }
@@ -487,89 +558,83 @@ impl Backend for CudaBackend {
     }
 
     fn verification_data(&mut self, rows: &[usize]) -> Result<VerificationData, Error> {
-        let n = self.state()?.n;
-        let rows: Vec<u32> = rows
-            .iter()
-            .filter(|&&r| r < n)
-            .take(MAX_SAMPLE_ROWS)
-            .map(|&r| r as u32)
-            .collect();
-        let rows_dev = self
-            .stream
-            .clone_htod(&rows)
-            .map_err(driver("copying the sample rows"))?;
         let st = self
             .state
             .as_mut()
             .ok_or_else(|| Error::Device("prepare() first".into()))?;
-        let n32 = n as u32;
-        let nrows = rows.len() as u32;
+        let n = st.n;
+        let rows: Vec<usize> = rows
+            .iter()
+            .copied()
+            .filter(|&r| r < n)
+            .take(MAX_SAMPLE_ROWS)
+            .collect();
+        let mut sample = SampleRows::default();
+        for (slot, &r) in sample.0.iter_mut().zip(&rows) {
+            *slot = r as u32;
+        }
+        let (n32, nrows) = (n as u32, rows.len() as u32);
         let k = &self.kernels;
         match &st.bufs {
-            Buffers::F32 { a, .. } => launch_verify(
+            Buffers::F32 { a, c } => launch_verify(
                 &self.stream,
-                &k.colsum_f32_partial,
-                &k.colsum_finish,
-                &k.rowdots_f32,
+                (&k.colsum_f32_partial, &k.colsum_finish, &k.rowcheck_f32),
                 a,
+                c,
                 n32,
                 st.col_chunks,
                 &mut st.col_partial,
-                &mut st.colsum,
-                &rows_dev,
+                sample,
                 nrows,
-                &mut st.dots,
+                &mut st.checks,
             )?,
-            Buffers::F64 { a, .. } => launch_verify(
+            Buffers::F64 { a, c } => launch_verify(
                 &self.stream,
-                &k.colsum_f64_partial,
-                &k.colsum_finish,
-                &k.rowdots_f64,
+                (&k.colsum_f64_partial, &k.colsum_finish, &k.rowcheck_f64),
                 a,
+                c,
                 n32,
                 st.col_chunks,
                 &mut st.col_partial,
-                &mut st.colsum,
-                &rows_dev,
+                sample,
                 nrows,
-                &mut st.dots,
+                &mut st.checks,
             )?,
         }
-        let column_sums = self
-            .stream
-            .clone_dtoh(&st.colsum)
-            .map_err(driver("copying the column sums"))?;
-        let dots = self
-            .stream
-            .clone_dtoh(&st.dots)
-            .map_err(driver("copying the row checks"))?;
-        let mut sampled = Vec::with_capacity(rows.len());
-        for (s, &r) in rows.iter().enumerate() {
-            let r = r as usize;
-            let computed: Vec<f64> = match &st.bufs {
-                Buffers::F32 { c, .. } => {
-                    let row = self
-                        .stream
-                        .clone_dtoh(&c.slice(r * n..(r + 1) * n))
-                        .map_err(driver("copying a row of C"))?;
-                    row.into_iter().map(f64::from).collect()
-                }
-                Buffers::F64 { c, .. } => self
-                    .stream
-                    .clone_dtoh(&c.slice(r * n..(r + 1) * n))
-                    .map_err(driver("copying a row of C"))?,
-            };
-            sampled.push(SampledRow {
+        let used = (1 + 2 * rows.len()) * n;
+        self.stream
+            .memcpy_dtoh(&st.checks.slice(..used), &mut st.host_checks)
+            .map_err(driver("copying the checks"))?;
+        self.stream
+            .synchronize()
+            .map_err(driver("running the verification kernels"))?;
+        let host = st
+            .host_checks
+            .as_slice()
+            .map_err(driver("reading the checks"))?;
+        let column_sums = host[..n].to_vec();
+        let checks = &host[n..used];
+        let (reference, computed) = checks.split_at(rows.len() * n);
+        let sampled = rows
+            .iter()
+            .enumerate()
+            .map(|(s, &r)| SampledRow {
                 row: r,
-                computed,
-                reference: dots[s * n..(s + 1) * n].to_vec(),
-            });
-        }
-        self.sync()?;
+                reference: reference[s * n..(s + 1) * n].to_vec(),
+                computed: computed[s * n..(s + 1) * n].to_vec(),
+            })
+            .collect();
         Ok(VerificationData {
-            column_sums: column_sums[..n].to_vec(),
+            column_sums,
             rows: sampled,
         })
+    }
+
+    fn startup_steps(&self) -> Vec<(String, Second)> {
+        self.startup_steps
+            .iter()
+            .map(|(k, v)| (k.to_string(), *v))
+            .collect()
     }
 
     fn download_matrix(&mut self) -> Result<HostMatrix, Error> {

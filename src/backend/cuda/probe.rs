@@ -5,25 +5,62 @@
 use crate::error::Error;
 use cudarc::driver::{result, sys};
 
-/// The libraries matbench loads, checked in this order.
-pub fn check_libraries() -> Result<(), Error> {
-    // SAFETY: `is_culib_present` only tries to dlopen the candidate library names and closes
-    // them again; it calls no CUDA function.
-    if !unsafe { sys::is_culib_present() } {
-        return Err(Error::NoDevice(no_driver_message()));
+/// Libraries loaded by [`preload`] stay loaded for the life of the process, so cudarc's own
+/// `dlopen` of the same name later is only a reference count.
+static KEEP: std::sync::Mutex<Vec<libloading::Library>> = std::sync::Mutex::new(Vec::new());
+
+/// Loads the first of cudarc's candidate file names for `lib` that exists and keeps it loaded.
+/// Returns false when none loads. Loading the big CUDA libraries (cuBLAS maps ~0.5 GB) is part
+/// of start-up, which is why it may run on a helper thread.
+pub fn preload(lib: &str) -> bool {
+    for name in cudarc::get_lib_name_candidates(lib) {
+        // SAFETY: loading a library runs its initialisers; the CUDA libraries' have no
+        // preconditions on the caller.
+        if let Ok(handle) = unsafe { libloading::Library::new(&name) } {
+            if let Ok(mut keep) = KEEP.lock() {
+                keep.push(handle);
+            }
+            return true;
+        }
     }
-    // SAFETY: as above.
-    if !unsafe { cudarc::cublas::sys::is_culib_present() } {
-        return Err(Error::NoDevice(missing_library(
+    false
+}
+
+/// The driver library, checked before any driver call.
+pub fn check_driver() -> Result<(), Error> {
+    if preload("cuda") {
+        Ok(())
+    } else {
+        Err(Error::NoDevice(no_driver_message()))
+    }
+}
+
+/// cuBLAS, checked (and loaded) before the handle is created.
+pub fn check_cublas() -> Result<(), Error> {
+    if preload("cublas") {
+        Ok(())
+    } else {
+        Err(Error::NoDevice(missing_library(
             "cuBLAS",
             "libcublas.so.13",
-        )));
+        )))
     }
-    // SAFETY: as above.
-    if !unsafe { cudarc::nvrtc::sys::is_culib_present() } {
-        return Err(Error::NoDevice(missing_library("NVRTC", "libnvrtc.so.13")));
+}
+
+/// NVRTC, checked (and loaded) before the kernels are compiled.
+pub fn check_nvrtc() -> Result<(), Error> {
+    if preload("nvrtc") {
+        Ok(())
+    } else {
+        Err(Error::NoDevice(missing_library("NVRTC", "libnvrtc.so.13")))
     }
-    Ok(())
+}
+
+/// Every library matbench needs for the GPU, in the order a user would fix them.
+pub fn check_libraries() -> Result<(), Error> {
+    check_driver()?;
+    check_cublas()?;
+    check_nvrtc()
 }
 
 fn no_driver_message() -> String {
@@ -50,7 +87,7 @@ pub fn driver_error_name(e: &result::DriverError) -> String {
 
 /// Initialises the driver and counts the GPUs it sees.
 pub fn device_count() -> Result<usize, Error> {
-    check_libraries()?;
+    check_driver()?;
     result::init().map_err(|e| {
         let name = driver_error_name(&e);
         match e.0 {

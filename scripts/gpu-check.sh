@@ -1,0 +1,104 @@
+#!/usr/bin/env bash
+# The GPU machine's whole check in one call (device time is scarce): every test executable
+# with --include-ignored, then the figures behind docs/performance.md, each next to its
+# reference measured in the same call (PyTorch/cuBLAS on the GPU, numpy/OpenBLAS on the CPU).
+#
+#   here:  ../shared/device-pack
+#   there: bash scripts/gpu-check.sh        (device tool: run with carry [".device"])
+#
+# Logs and the JSON records go to $OUT (the device tool brings them back).
+set -uo pipefail
+OUT=${OUT:-/tmp/matbench-out}
+mkdir -p "$OUT/records"
+B=.device/release/matbench
+export MATBENCH_RESULTS_DIR="$OUT/records"
+export PYTHONUNBUFFERED=1
+log() { printf '%s\n' "$*" | tee -a "$OUT/summary.txt"; }
+
+log "== $(date -u +%FT%TZ) $(nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader | head -1)"
+"$B" info > "$OUT/info.txt" 2>&1; cat "$OUT/info.txt"
+
+# 1. Tests (unit, CLI, GPU) on the GPU machine.
+fail=0
+for t in .device/release/deps/*; do
+  case "$(basename "$t")" in matmul-*) continue ;; esac
+  if ! "$t" --include-ignored --test-threads 1 >> "$OUT/tests.log" 2>&1; then fail=1; log "TEST FAILED: $t"; fi
+done
+log "tests: $(grep -c '^test .* ok$' "$OUT/tests.log") ok, $(grep -c '^test .* FAILED$' "$OUT/tests.log") failed, $(grep -c '^SKIPPED' "$OUT/tests.log") skipped lines"
+
+# 2. Whole-process wall time and peak RSS (python's rusage: no /usr/bin/time there).
+proc() { # label, args...
+  local label=$1; shift
+  python3 - "$label" "${B}" "$@" <<'PY' | tee -a "$OUT/summary.txt"
+import resource, subprocess, sys, time, json
+label, cmd = sys.argv[1], sys.argv[2:]
+t = time.perf_counter()
+r = subprocess.run(cmd + ["--format", "json"], capture_output=True, text=True)
+wall = time.perf_counter() - t
+rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+try:
+    v = json.loads(r.stdout)
+    p = v["phases"]
+    print(f"{label}: rc={r.returncode} wall={wall:.3f}s rss={rss:.0f}MB startup={p['startup_s']*1e3:.1f}ms "
+          f"generate={p['generate_s']*1e3:.3f}ms matmul_median={v['matmul']['median_s']*1e3:.3f}ms "
+          f"({v['matmul_tflop_per_s']:.1f} TFLOP/s) reduce_median={v['reduce']['median_s']*1e3:.4f}ms "
+          f"verify={p['verify_s']*1e3:.3f}ms seed_time={p['seed_time_taken_s']:.4f}s process={p['process_s']:.3f}s "
+          f"pass={v['verification']['passed']} sum_err={v['verification']['sum_rel_error']:.2e} elem_err={v['verification']['max_element_rel_error']:.2e}")
+    steps = p.get("startup_steps_s") or {}
+    if steps:
+        print("    startup steps: " + ", ".join(f"{k}={s*1e3:.1f}ms" for k, s in steps.items()) + f"; first matmul {v['matmul']['samples_s'][0]*1e3:.1f}ms")
+except Exception as e:
+    print(f"{label}: rc={r.returncode} wall={wall:.3f}s rss={rss:.0f}MB (no JSON: {e}) {r.stderr.strip()[:300]}")
+PY
+}
+for i in 1 2 3; do proc "gpu 10000 f32 default #$i" gpu 10000; done
+for i in 1 2 3; do proc "gpu 10000 f32 --warmup 0 --reps 1 #$i" gpu 10000 --warmup 0 --reps 1; done
+proc "gpu 1024 f32 (rss)" gpu 1024
+proc "gpu 16384 f32 (rss)" gpu 16384
+proc "gpu 4096 f32" gpu 4096
+proc "gpu 10000 f64" gpu 10000 --dtype f64
+proc "cpu 4096 f32 faer" cpu 4096 --reps 5
+proc "cpu 4096 f64 faer" cpu 4096 --reps 5 --dtype f64
+proc "cpu 4096 f32 matrixmultiply" cpu 4096 --reps 3 --cpu-engine matrixmultiply
+proc "cpu 10000 f32 faer (seed job)" cpu 10000 --reps 3
+
+# 3. References in the same call.
+python3 - <<'PY' 2>&1 | tee -a "$OUT/summary.txt"
+import time, numpy as np
+try:
+    import threadpoolctl; info = threadpoolctl.threadpool_info()
+    print("numpy BLAS:", [(i.get("internal_api"), i.get("version"), i.get("num_threads"), i.get("architecture")) for i in info])
+except Exception as e:
+    print("threadpoolctl:", e)
+for dt in (np.float32, np.float64):
+    n = 4096
+    a = np.random.rand(n, n).astype(dt); b = np.random.rand(n, n).astype(dt)
+    a @ b.T
+    ts = []
+    for _ in range(5):
+        t = time.perf_counter(); a @ b.T; ts.append(time.perf_counter() - t)
+    m = sorted(ts)[2]
+    print(f"numpy a@b.T n={n} {np.dtype(dt).name}: median {m*1e3:.1f} ms, {2*n**3/m/1e9:.0f} GFLOP/s")
+try:
+    import torch
+    torch.backends.cuda.matmul.allow_tf32 = False
+    for dt, name in ((torch.float32, "f32"), (torch.float64, "f64")):
+        n = 10000
+        a = torch.rand(n, n, device="cuda", dtype=dt)
+        for _ in range(3): c = a @ a.T
+        torch.cuda.synchronize()
+        ms = []
+        for _ in range(10):
+            s, e = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+            s.record(); c = a @ a.T; e.record(); torch.cuda.synchronize(); ms.append(s.elapsed_time(e))
+        rs = []
+        for _ in range(10):
+            s, e = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+            s.record(); x = c.sum(dtype=torch.float64); e.record(); torch.cuda.synchronize(); rs.append(s.elapsed_time(e))
+        m = sorted(ms)[5]; r = sorted(rs)[5]
+        print(f"torch {name} n={n} a@a.T: median {m:.2f} ms, {2*n**3/m/1e9:.1f} TFLOP/s; sum(float64) median {r:.3f} ms")
+except Exception as e:
+    print("torch reference failed:", e)
+PY
+ls "$OUT/records" > "$OUT/records.txt"; tar -czf "$OUT/records.tgz" -C "$OUT" records && rm -rf "$OUT/records"
+exit $fail
