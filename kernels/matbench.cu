@@ -207,12 +207,22 @@ extern "C" __global__ void colsum_f64_partial(const double* a, u32 n, u32 rows_p
     colsum_partial<double>(a, n, rows_per_chunk, partial);
 }
 
+// Adds the chunks' partials per column: a block is 32 columns x 8 groups of chunks, so a warp
+// reads 32 neighbouring doubles and each thread adds only chunks/8 partials (fixed order).
 extern "C" __global__ void colsum_finish(const double* __restrict__ partial, u32 n, u32 chunks, double* __restrict__ colsum) {
-    u32 col = blockIdx.x * blockDim.x + threadIdx.x;
-    if (col >= n) return;
+    __shared__ double group_totals[8][33];
+    u32 col = blockIdx.x * 32 + threadIdx.x;
     double acc = 0.0;
-    for (u32 c = 0; c < chunks; ++c) acc += partial[(u64)c * n + col];
-    colsum[col] = acc;
+    if (col < n)
+        for (u32 c = threadIdx.y; c < chunks; c += 8) acc += partial[(u64)c * n + col];
+    group_totals[threadIdx.y][threadIdx.x] = acc;
+    __syncthreads();
+    if (threadIdx.y == 0 && col < n) {
+        double total = 0.0;
+#pragma unroll
+        for (int g = 0; g < 8; ++g) total += group_totals[g][threadIdx.x];
+        colsum[col] = total;
+    }
 }
 
 // ---------------------------------------------------------------------------------------------

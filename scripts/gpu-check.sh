@@ -26,6 +26,13 @@ for t in .device/release/deps/*; do
 done
 log "tests: $(grep -c '^test .* ok$' "$OUT/tests.log") ok, $(grep -c '^test .* FAILED$' "$OUT/tests.log") failed, $(grep -c '^SKIPPED' "$OUT/tests.log") skipped lines"
 
+# Per-kernel device times of one run (Nsight Compute, clocks left alone).
+NCU=$(command -v ncu || echo /usr/local/cuda/bin/ncu)
+if [ -x "$NCU" ]; then
+  "$NCU" --clock-control none --metrics gpu__time_duration.sum "$B" gpu 10000 --warmup 0 --reps 1 --no-save > "$OUT/ncu.txt" 2>&1
+  grep -E "^  [a-zA-Z_0-9]+.*\(|gpu__time_duration" "$OUT/ncu.txt" | sed 's/, Context.*//; s/ \+/ /g' | paste - - | tee -a "$OUT/summary.txt"
+fi
+
 # 2. Whole-process wall time and peak RSS (python's rusage: no /usr/bin/time there).
 proc() { # label, args...
   local label=$1; shift
@@ -57,13 +64,7 @@ proc "gpu 1024 f32 (rss)" gpu 1024
 proc "gpu 16384 f32 (rss)" gpu 16384
 proc "gpu 4096 f32" gpu 4096
 proc "gpu 10000 f64" gpu 10000 --dtype f64
-proc "cpu 4096 f32 faer" cpu 4096 --reps 5
-proc "cpu 4096 f64 faer" cpu 4096 --reps 5 --dtype f64
-proc "cpu 4096 f32 matrixmultiply" cpu 4096 --reps 3 --cpu-engine matrixmultiply
-proc "cpu 10000 f32 faer (seed job)" cpu 10000 --reps 3
-
-# 3. References in the same call.
-python3 - <<'PY' 2>&1 | tee -a "$OUT/summary.txt"
+numpy_ref() { python3 - <<'PY' 2>&1 | tee -a "$OUT/summary.txt"
 import time, numpy as np
 try:
     import threadpoolctl; info = threadpoolctl.threadpool_info()
@@ -79,6 +80,21 @@ for dt in (np.float32, np.float64):
         t = time.perf_counter(); a @ b.T; ts.append(time.perf_counter() - t)
     m = sorted(ts)[2]
     print(f"numpy a@b.T n={n} {np.dtype(dt).name}: median {m*1e3:.1f} ms, {2*n**3/m/1e9:.0f} GFLOP/s")
+PY
+}
+numpy_ref
+proc "cpu 4096 f32 faer" cpu 4096 --reps 5
+proc "cpu 4096 f64 faer" cpu 4096 --reps 5 --dtype f64
+proc "cpu 4096 f32 matrixmultiply" cpu 4096 --reps 3 --cpu-engine matrixmultiply
+proc "cpu 4096 f32 faer #2" cpu 4096 --reps 5
+proc "cpu 4096 f64 faer #2" cpu 4096 --reps 5 --dtype f64
+numpy_ref
+proc "cpu 10000 f32 faer (seed job)" cpu 10000 --reps 3
+"$B" gpu 10000 --no-save > "$OUT/example-gpu.txt" 2>&1
+"$B" cpu 4096 --no-save > "$OUT/example-cpu.txt" 2>&1
+
+# 3. References in the same call.
+python3 - <<'PY' 2>&1 | tee -a "$OUT/summary.txt"
 try:
     import torch
     torch.backends.cuda.matmul.allow_tf32 = False
