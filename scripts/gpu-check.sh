@@ -54,6 +54,8 @@ try:
     steps = p.get("startup_steps_s") or {}
     if steps:
         print("    startup steps: " + ", ".join(f"{k}={s*1e3:.1f}ms" for k, s in steps.items()) + f"; first matmul {v['matmul']['samples_s'][0]*1e3:.1f}ms")
+    vsteps = p.get("verify_steps_s") or {}
+    print("    verify steps: " + ", ".join(f"{k}={s*1e3:.3f}ms" for k, s in vsteps.items()))
 except Exception as e:
     print(f"{label}: rc={r.returncode} wall={wall:.3f}s rss={rss:.0f}MB (no JSON: {e}) {r.stderr.strip()[:300]}")
 PY

@@ -17,24 +17,61 @@ use serde::{Deserialize, Serialize};
 /// Most rows checked element by element (the GPU kernel's `MAX_SAMPLE_ROWS`).
 pub const MAX_SAMPLE_ROWS: usize = 4;
 
-/// What a backend hands over for verification, all in f64.
+/// What a backend hands over for verification, all in f64, borrowed from a buffer the
+/// backend keeps (on the GPU, the page-locked copy of the device's results), so nothing is
+/// copied or allocated on the way to the comparison.
 #[derive(Clone, Debug, Default)]
-pub struct VerificationData {
+pub struct VerificationData<'a> {
     /// Σᵢ Aᵢₖ for every column k.
-    pub column_sums: Vec<f64>,
+    pub column_sums: &'a [f64],
     /// Sampled rows of C with their references.
-    pub rows: Vec<SampledRow>,
+    pub rows: Vec<SampledRow<'a>>,
+    /// How the backend spent the time, step by step (GPU: `kernels` and `copy`, CUDA events).
+    pub steps_s: Vec<(String, crate::Second)>,
 }
 
 /// One row of C as computed, and the same row from f64 dot products of A.
 #[derive(Clone, Debug)]
-pub struct SampledRow {
+pub struct SampledRow<'a> {
     /// Row index r.
     pub row: usize,
     /// C[r, 0..n] as the backend's GEMM produced it.
-    pub computed: Vec<f64>,
+    pub computed: &'a [f64],
     /// Σₖ A[r,k]·A[j,k] in f64, for j in 0..n.
-    pub reference: Vec<f64>,
+    pub reference: &'a [f64],
+}
+
+/// Length of the flat verification buffer for n: column sums, then the references, then the
+/// computed values of up to [`MAX_SAMPLE_ROWS`] rows.
+pub fn flat_len(n: usize) -> usize {
+    (1 + 2 * MAX_SAMPLE_ROWS) * n
+}
+
+impl<'a> VerificationData<'a> {
+    /// Reads the flat layout both backends fill: `flat[..n]` column sums, then for each of the
+    /// `rows` its n references, then for each its n computed values.
+    pub fn from_flat(flat: &'a [f64], n: usize, rows: &[usize]) -> VerificationData<'a> {
+        let k = rows.len();
+        if flat.len() < (1 + 2 * k) * n {
+            return VerificationData::default();
+        }
+        let (column_sums, rest) = flat.split_at(n);
+        let (reference, computed) = rest.split_at(k * n);
+        let rows = rows
+            .iter()
+            .enumerate()
+            .map(|(s, &row)| SampledRow {
+                row,
+                reference: &reference[s * n..(s + 1) * n],
+                computed: &computed[s * n..(s + 1) * n],
+            })
+            .collect();
+        VerificationData {
+            column_sums,
+            rows,
+            steps_s: Vec::new(),
+        }
+    }
 }
 
 /// The verdict, as recorded.
@@ -105,7 +142,7 @@ fn rel_error(value: f64, reference: f64) -> f64 {
 
 /// Checks every repetition's sum and the sampled rows; never panics on odd data (NaN, empty
 /// rows, wrong lengths all fail the check).
-pub fn check(dtype: DType, n: usize, data: &VerificationData, sums: &[f64]) -> Verification {
+pub fn check(dtype: DType, n: usize, data: &VerificationData<'_>, sums: &[f64]) -> Verification {
     let tol = tolerance(dtype, n);
     let sum_reference: f64 = data.column_sums.iter().map(|c| c * c).sum();
     let sum_rel_error = sums
@@ -117,7 +154,7 @@ pub fn check(dtype: DType, n: usize, data: &VerificationData, sums: &[f64]) -> V
     let mut shapes_ok = data.column_sums.len() == n && !data.rows.is_empty();
     for row in &data.rows {
         shapes_ok &= row.computed.len() == n && row.reference.len() == n && row.row < n;
-        for (&c, &r) in row.computed.iter().zip(&row.reference) {
+        for (&c, &r) in row.computed.iter().zip(row.reference) {
             max_element_rel_error = max_element_rel_error.max(rel_error(c, r));
             elements_checked += 1;
         }
@@ -139,23 +176,20 @@ pub fn check(dtype: DType, n: usize, data: &VerificationData, sums: &[f64]) -> V
 mod tests {
     use super::*;
 
-    /// A small A with its exact products, computed naively in f64.
-    fn data_for(a: &[f64], n: usize, rows: &[usize]) -> (VerificationData, f64) {
-        let column_sums = (0..n).map(|k| (0..n).map(|i| a[i * n + k]).sum()).collect();
+    /// A small A's flat verification buffer (exact products, naive f64) and Σ(A·Aᵀ).
+    fn flat_for(a: &[f64], n: usize, rows: &[usize]) -> (Vec<f64>, f64) {
         let dot = |r: usize, j: usize| (0..n).map(|k| a[r * n + k] * a[j * n + k]).sum::<f64>();
-        let rows = rows
-            .iter()
-            .map(|&r| SampledRow {
-                row: r,
-                computed: (0..n).map(|j| dot(r, j)).collect(),
-                reference: (0..n).map(|j| dot(r, j)).collect(),
-            })
-            .collect();
+        let mut flat: Vec<f64> = (0..n).map(|k| (0..n).map(|i| a[i * n + k]).sum()).collect();
+        for _ in 0..2 {
+            for &r in rows {
+                flat.extend((0..n).map(|j| dot(r, j)));
+            }
+        }
         let total = (0..n)
             .flat_map(|r| (0..n).map(move |j| (r, j)))
             .map(|(r, j)| dot(r, j))
             .sum();
-        (VerificationData { column_sums, rows }, total)
+        (flat, total)
     }
 
     fn matrix(n: usize) -> Vec<f64> {
@@ -167,8 +201,13 @@ mod tests {
     #[test]
     fn identity_sum_of_aat_equals_sum_of_squared_column_sums() {
         let n = 17;
-        let (data, total) = data_for(&matrix(n), n, &[0, 16]);
-        let v = check(DType::F64, n, &data, &[total]);
+        let (flat, total) = flat_for(&matrix(n), n, &[0, 16]);
+        let v = check(
+            DType::F64,
+            n,
+            &VerificationData::from_flat(&flat, n, &[0, 16]),
+            &[total],
+        );
         assert!(v.passed, "{v:?}");
         assert!(v.sum_rel_error < 1e-14);
         assert_eq!(v.elements_checked, 34);
@@ -177,7 +216,8 @@ mod tests {
     #[test]
     fn a_wrong_sum_fails() {
         let n = 17;
-        let (data, total) = data_for(&matrix(n), n, &[0]);
+        let (flat, total) = flat_for(&matrix(n), n, &[0]);
+        let data = VerificationData::from_flat(&flat, n, &[0]);
         let v = check(DType::F32, n, &data, &[total, total * (1.0 + 1e-3)]);
         assert!(!v.passed);
         assert!(v.sum_rel_error > 9e-4);
@@ -186,24 +226,63 @@ mod tests {
     #[test]
     fn a_wrong_element_fails_and_nan_fails() {
         let n = 9;
-        let (mut data, total) = data_for(&matrix(n), n, &[0, 4]);
-        data.rows[1].computed[3] *= 1.01;
-        assert!(!check(DType::F32, n, &data, &[total]).passed);
-        data.rows[1].computed[3] = f64::NAN;
-        let v = check(DType::F32, n, &data, &[total]);
+        let rows = [0, 4];
+        let (mut flat, total) = flat_for(&matrix(n), n, &rows);
+        // computed values of the second row start at n + 2n + n
+        flat[4 * n + 3] *= 1.01;
+        assert!(
+            !check(
+                DType::F32,
+                n,
+                &VerificationData::from_flat(&flat, n, &rows),
+                &[total]
+            )
+            .passed
+        );
+        flat[4 * n + 3] = f64::NAN;
+        let v = check(
+            DType::F32,
+            n,
+            &VerificationData::from_flat(&flat, n, &rows),
+            &[total],
+        );
         assert!(!v.passed && v.max_element_rel_error.is_infinite());
-        assert!(!check(DType::F32, n, &data, &[f64::NAN]).passed);
+        assert!(
+            !check(
+                DType::F32,
+                n,
+                &VerificationData::from_flat(&flat, n, &rows),
+                &[f64::NAN]
+            )
+            .passed
+        );
     }
 
     #[test]
     fn a_times_a_instead_of_a_times_a_transposed_fails() {
         let n = 64;
         let a = matrix(n);
-        let (mut data, total) = data_for(&a, n, &[5]);
-        data.rows[0].computed = (0..n)
-            .map(|j| (0..n).map(|k| a[5 * n + k] * a[k * n + j]).sum())
-            .collect();
-        assert!(!check(DType::F32, n, &data, &[total]).passed);
+        let (mut flat, total) = flat_for(&a, n, &[5]);
+        for j in 0..n {
+            flat[2 * n + j] = (0..n).map(|k| a[5 * n + k] * a[k * n + j]).sum();
+        }
+        assert!(
+            !check(
+                DType::F32,
+                n,
+                &VerificationData::from_flat(&flat, n, &[5]),
+                &[total]
+            )
+            .passed
+        );
+    }
+
+    #[test]
+    fn a_short_buffer_gives_no_data_and_fails() {
+        let flat = vec![1.0; 10];
+        let data = VerificationData::from_flat(&flat, 4, &[0, 3]);
+        assert!(data.rows.is_empty() && data.column_sums.is_empty());
+        assert!(!check(DType::F32, 4, &data, &[1.0]).passed);
     }
 
     #[test]

@@ -13,7 +13,7 @@ use crate::dtype::DType;
 use crate::error::Error;
 use crate::philox::Uniform;
 use crate::record::DeviceRecord;
-use crate::verify::{SampledRow, VerificationData};
+use crate::verify::{MAX_SAMPLE_ROWS, VerificationData, flat_len};
 use rayon::prelude::*;
 use std::time::Instant;
 
@@ -38,6 +38,8 @@ struct State<T> {
     n: usize,
     a: Vec<T>,
     c: Vec<T>,
+    /// Verification results, flat (see [`VerificationData::from_flat`]).
+    checks: Vec<f64>,
 }
 
 /// What the CPU paths need of an element type.
@@ -171,7 +173,9 @@ fn reduce<T: Element>(s: &State<T>) -> f64 {
     partials.iter().sum()
 }
 
-fn verification_data<T: Element>(s: &State<T>, rows: &[usize]) -> VerificationData {
+/// Fills `s.checks` in the flat layout of [`VerificationData::from_flat`]: column sums of A,
+/// then f64 dot products of each sampled row with every row, then the sampled rows of C.
+fn fill_checks<T: Element>(s: &mut State<T>, rows: &[usize]) {
     let n = s.n;
     let a = &s.a;
     let partial_sums: Vec<Vec<f64>> = a
@@ -186,38 +190,33 @@ fn verification_data<T: Element>(s: &State<T>, rows: &[usize]) -> VerificationDa
             sums
         })
         .collect();
-    let mut column_sums = vec![0f64; n];
+    let (column_sums, rest) = s.checks.split_at_mut(n);
+    column_sums.fill(0.0);
     for part in &partial_sums {
         for (acc, v) in column_sums.iter_mut().zip(part) {
             *acc += v;
         }
     }
-    let sampled = rows
-        .iter()
-        .filter(|&&r| r < n)
-        .map(|&r| {
-            let ar = &a[r * n..(r + 1) * n];
-            let reference = (0..n)
-                .into_par_iter()
-                .map(|j| {
-                    let aj = &a[j * n..(j + 1) * n];
-                    ar.iter()
-                        .zip(aj)
-                        .map(|(&x, &y)| x.into() * y.into())
-                        .sum::<f64>()
-                })
-                .collect();
-            let computed = s.c[r * n..(r + 1) * n].iter().map(|&v| v.into()).collect();
-            SampledRow {
-                row: r,
-                computed,
-                reference,
-            }
-        })
-        .collect();
-    VerificationData {
-        column_sums,
-        rows: sampled,
+    let (references, computed) = rest.split_at_mut(rows.len() * n);
+    for (k, &r) in rows.iter().enumerate() {
+        let ar = &a[r * n..(r + 1) * n];
+        references[k * n..(k + 1) * n]
+            .par_iter_mut()
+            .enumerate()
+            .for_each(|(j, out)| {
+                let aj = &a[j * n..(j + 1) * n];
+                *out = ar
+                    .iter()
+                    .zip(aj)
+                    .map(|(&x, &y)| x.into() * y.into())
+                    .sum::<f64>();
+            });
+        for (out, &v) in computed[k * n..(k + 1) * n]
+            .iter_mut()
+            .zip(&s.c[r * n..(r + 1) * n])
+        {
+            *out = v.into();
+        }
     }
 }
 
@@ -258,11 +257,13 @@ impl Backend for CpuBackend {
                 n,
                 a: alloc(len)?,
                 c: alloc(len)?,
+                checks: alloc(flat_len(n))?,
             }),
             DType::F64 => Matrices::F64(State {
                 n,
                 a: alloc(len)?,
                 c: alloc(len)?,
+                checks: alloc(flat_len(n))?,
             }),
             other => {
                 return Err(Error::InvalidArgument(format!(
@@ -314,16 +315,33 @@ impl Backend for CpuBackend {
         })
     }
 
-    fn verification_data(&mut self, rows: &[usize]) -> Result<VerificationData, Error> {
+    fn verification_data(&mut self, rows: &[usize]) -> Result<VerificationData<'_>, Error> {
         let pool = &self.pool;
         let state = self
             .state
-            .as_ref()
+            .as_mut()
             .ok_or_else(|| Error::Device("prepare() first".into()))?;
-        Ok(pool.install(|| match state {
-            Matrices::F32(s) => verification_data(s, rows),
-            Matrices::F64(s) => verification_data(s, rows),
-        }))
+        let n = match state {
+            Matrices::F32(s) => s.n,
+            Matrices::F64(s) => s.n,
+        };
+        let rows: Vec<usize> = rows
+            .iter()
+            .copied()
+            .filter(|&r| r < n)
+            .take(MAX_SAMPLE_ROWS)
+            .collect();
+        let checks = pool.install(|| match state {
+            Matrices::F32(s) => {
+                fill_checks(s, &rows);
+                &s.checks
+            }
+            Matrices::F64(s) => {
+                fill_checks(s, &rows);
+                &s.checks
+            }
+        });
+        Ok(VerificationData::from_flat(checks, n, &rows))
     }
 
     fn download_matrix(&mut self) -> Result<HostMatrix, Error> {

@@ -141,7 +141,7 @@ pub trait Backend {
 
     /// Column sums of A and sampled rows of C with their f64 references, computed on the
     /// backend's own device.
-    fn verification_data(&mut self, rows: &[usize]) -> Result<VerificationData, Error>;
+    fn verification_data(&mut self, rows: &[usize]) -> Result<VerificationData<'_>, Error>;
 
     /// Copies A to the host.
     fn download_matrix(&mut self) -> Result<HostMatrix, Error>;

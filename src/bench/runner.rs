@@ -52,9 +52,14 @@ pub fn run(
     let verify_clock = Instant::now();
     let rows = verify::sample_rows(plan.n, plan.seed);
     let data = backend.verification_data(&rows)?;
+    let backend_s = verify_clock.elapsed().as_secs_f64();
     let sums: Vec<f64> = iterations.iter().map(|i| i.sum).collect();
     let verification = verify::check(plan.dtype, plan.n, &data, &sums);
     let verify_s = verify_clock.elapsed().as_secs_f64();
+    let mut verify_steps_s: std::collections::BTreeMap<String, Second> =
+        data.steps_s.iter().cloned().collect();
+    verify_steps_s.insert("backend (wall)".into(), backend_s);
+    verify_steps_s.insert("compare (host)".into(), verify_s - backend_s);
 
     let n = plan.n as f64;
     let flop_per_matmul = 2.0 * n * n * n;
@@ -90,6 +95,7 @@ pub fn run(
             startup_steps_s: backend.startup_steps().into_iter().collect(),
             generate_s,
             verify_s,
+            verify_steps_s,
             seed_time_taken_s,
             process_s: process_start.elapsed().as_secs_f64(),
         },

@@ -117,6 +117,9 @@ pub struct Phases {
     pub generate_s: Second,
     /// Verification on the device, copies and comparison included.
     pub verify_s: Second,
+    /// Verification step by step: `backend (wall)` (the backend's part, wall clock; on the GPU
+    /// split into `kernels` and `copy` by CUDA events) and `compare (host)`.
+    pub verify_steps_s: std::collections::BTreeMap<String, Second>,
     /// The seed script's figure: generate + first matmul + reduce, wall clock, result on host.
     pub seed_time_taken_s: Second,
     /// From the start of `main` to the end of the run (record writing excluded).

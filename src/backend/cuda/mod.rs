@@ -16,7 +16,7 @@ use crate::backend::{Backend, BackendKind, HostMatrix, Iteration, format_byte, m
 use crate::dtype::DType;
 use crate::error::Error;
 use crate::record::DeviceRecord;
-use crate::verify::{MAX_SAMPLE_ROWS, SampledRow, VerificationData};
+use crate::verify::{MAX_SAMPLE_ROWS, VerificationData, flat_len};
 use cudarc::cublas::sys::{cublasMath_t, cublasOperation_t};
 use cudarc::cublas::{CudaBlas, Gemm, GemmConfig};
 use cudarc::driver::{
@@ -310,11 +310,6 @@ struct SampleRows([u32; MAX_SAMPLE_ROWS]);
 // SAFETY: a plain array of u32, laid out as the kernels' `struct SampleRows { u32 r[MAX_SAMPLE_ROWS]; }`.
 unsafe impl DeviceRepr for SampleRows {}
 
-/// Length of the verification buffer for n: column sums, then 2·MAX_SAMPLE_ROWS rows.
-fn checks_len(n: usize) -> usize {
-    (1 + 2 * MAX_SAMPLE_ROWS) * n
-}
-
 /// Launches the column sums of `a` into `checks[..n]` and the sampled-row check of `c` against
 /// `a` into `checks[n..]`.
 #[allow(clippy::too_many_arguments)]
@@ -405,8 +400,12 @@ impl Backend for CudaBackend {
         let col_chunks = launch::colsum_chunks(n32);
         let reduce_blocks =
             launch::grid_stride_blocks((n as u64 * n as u64).div_ceil(4), self.multiprocessors);
-        let extra = 8 * (n as u64) * (u64::from(col_chunks.0) + 2 * checks_len(n) as u64)
-            + 8 * u64::from(reduce_blocks);
+        // f64 work buffers: column-sum partials, the verification results, reduce partials.
+        let extra = 8
+            * (u64::from(col_chunks.0) * n as u64
+                + flat_len(n) as u64
+                + u64::from(reduce_blocks)
+                + 1);
         let need = matrices_byte(n, dtype)
             .and_then(|m| m.checked_add(extra))
             .ok_or_else(|| Error::OutOfMemory(format!("n = {n} is too large to address")))?;
@@ -444,9 +443,9 @@ impl Backend for CudaBackend {
             sum: self.alloc(1)?,
             col_chunks,
             col_partial: self.alloc(col_chunks.0 as usize * n)?,
-            checks: self.alloc(checks_len(n))?,
+            checks: self.alloc(flat_len(n))?,
             // SAFETY: every element read back is first written by the copy from `checks`.
-            host_checks: unsafe { self.ctx.alloc_pinned_with_flags::<f64>(checks_len(n), 0) }
+            host_checks: unsafe { self.ctx.alloc_pinned_with_flags::<f64>(flat_len(n), 0) }
                 .map_err(driver("allocating page-locked host memory"))?,
         });
         self.sync()
@@ -563,7 +562,7 @@ impl Backend for CudaBackend {
         })
     }
 
-    fn verification_data(&mut self, rows: &[usize]) -> Result<VerificationData, Error> {
+    fn verification_data(&mut self, rows: &[usize]) -> Result<VerificationData<'_>, Error> {
         let st = self
             .state
             .as_mut()
@@ -581,6 +580,9 @@ impl Backend for CudaBackend {
         }
         let (n32, nrows) = (n as u32, rows.len() as u32);
         let k = &self.kernels;
+        self.events[0]
+            .record(&self.stream)
+            .map_err(driver("recording an event"))?;
         match &st.bufs {
             Buffers::F32 { a, c } => launch_verify(
                 &self.stream,
@@ -607,33 +609,36 @@ impl Backend for CudaBackend {
                 &mut st.checks,
             )?,
         }
+        self.events[1]
+            .record(&self.stream)
+            .map_err(driver("recording an event"))?;
         let used = (1 + 2 * rows.len()) * n;
         self.stream
             .memcpy_dtoh(&st.checks.slice(..used), &mut st.host_checks)
             .map_err(driver("copying the checks"))?;
+        self.events[2]
+            .record(&self.stream)
+            .map_err(driver("recording an event"))?;
         self.stream
             .synchronize()
             .map_err(driver("running the verification kernels"))?;
+        let elapsed = |from: usize, to: usize| {
+            self.events[from]
+                .elapsed_ms(&self.events[to])
+                .map(|ms| f64::from(ms) / 1e3)
+                .map_err(driver("reading an event timer"))
+        };
+        let steps_s = vec![
+            ("kernels".to_string(), elapsed(0, 1)?),
+            ("copy".to_string(), elapsed(1, 2)?),
+        ];
         let host = st
             .host_checks
             .as_slice()
             .map_err(driver("reading the checks"))?;
-        let column_sums = host[..n].to_vec();
-        let checks = &host[n..used];
-        let (reference, computed) = checks.split_at(rows.len() * n);
-        let sampled = rows
-            .iter()
-            .enumerate()
-            .map(|(s, &r)| SampledRow {
-                row: r,
-                reference: reference[s * n..(s + 1) * n].to_vec(),
-                computed: computed[s * n..(s + 1) * n].to_vec(),
-            })
-            .collect();
-        Ok(VerificationData {
-            column_sums,
-            rows: sampled,
-        })
+        let mut data = VerificationData::from_flat(host, n, &rows);
+        data.steps_s = steps_s;
+        Ok(data)
     }
 
     fn startup_steps(&self) -> Vec<(String, Second)> {
