@@ -25,6 +25,123 @@ pub enum Command {
     Cpu(CpuArgs),
     /// List this machine's CPU and GPUs.
     Info(InfoArgs),
+    /// Compare runs: exit 0 no regression, 1 regression, 2 bad input.
+    Compare(CompareArgs),
+    /// Run a grid of sizes × devices × dtypes, saving each result as it finishes.
+    Sweep(SweepArgs),
+    /// Draw SVG charts (TFLOP/s against n, GPU-over-CPU speed-up) from stored results.
+    Plot(PlotArgs),
+    /// Convert stored results for CI dashboards (github-action-benchmark, Bencher).
+    Export(ExportArgs),
+}
+
+/// `matbench compare`.
+#[derive(Debug, Args)]
+pub struct CompareArgs {
+    /// Baseline: a results file or a directory of them.
+    pub baseline: PathBuf,
+    /// Candidate: a results file or a directory of them.
+    pub candidate: PathBuf,
+    /// Changes of the median smaller than this many percent count as "same".
+    #[arg(long, default_value_t = 5.0, value_name = "PERCENT")]
+    pub threshold: f64,
+    /// Report format.
+    #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
+    pub format: ReportFormat,
+    /// Also exit 1 when a verdict is "unclear".
+    #[arg(long)]
+    pub fail_on_unclear: bool,
+}
+
+/// Format of `compare`'s report.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ReportFormat {
+    /// A terminal table.
+    Text,
+    /// GitHub-flavoured Markdown (for $GITHUB_STEP_SUMMARY or a pull-request comment).
+    Markdown,
+    /// JSON.
+    Json,
+}
+
+/// `matbench export`.
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// Results files or directories.
+    #[arg(required = true, value_name = "RESULTS")]
+    pub results: Vec<PathBuf>,
+    /// Target format.
+    #[arg(long, value_enum)]
+    pub to: ExportTarget,
+}
+
+/// Formats `export` writes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ExportTarget {
+    /// github-action-benchmark's `customSmallerIsBetter` JSON.
+    GithubActionBenchmark,
+    /// Bencher Metric Format (BMF) JSON.
+    Bencher,
+}
+
+/// `matbench sweep`.
+#[derive(Debug, Args)]
+pub struct SweepArgs {
+    /// Sizes: a list (`1024,2048,4096`) or a doubling range (`1024..16384`).
+    #[arg(long, value_name = "SIZES")]
+    pub sizes: String,
+    /// Devices, comma-separated: `cpu`, `gpu` or both.
+    #[arg(long, default_value = "cpu,gpu", value_name = "LIST")]
+    pub devices: String,
+    /// Dtypes, comma-separated.
+    #[arg(long, default_value = "f32", value_name = "LIST")]
+    pub dtypes: String,
+    /// Untimed repetitions per run.
+    #[arg(long, default_value_t = 2, value_name = "COUNT")]
+    pub warmup: u32,
+    /// Measured repetitions per run.
+    #[arg(long, default_value_t = 10, value_name = "COUNT")]
+    pub reps: u32,
+    /// Philox seed (default: one fresh seed for the whole sweep).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// CPU threads (default: every logical CPU).
+    #[arg(long, value_name = "COUNT")]
+    pub threads: Option<usize>,
+    /// CPU GEMM library.
+    #[arg(long, value_enum, default_value_t = CpuEngine::Faer)]
+    pub cpu_engine: CpuEngine,
+    /// CUDA ordinal of the GPU.
+    #[arg(long, default_value_t = 0, value_name = "INDEX")]
+    pub gpu: usize,
+    /// Directory for the JSON records (one per run, written as each finishes).
+    #[arg(
+        long,
+        env = "MATBENCH_RESULTS_DIR",
+        default_value = "results",
+        value_name = "DIR"
+    )]
+    pub results_dir: PathBuf,
+    /// Where to write the SVG charts (default: no charts).
+    #[arg(long, value_name = "DIR")]
+    pub plot_dir: Option<PathBuf>,
+    /// No progress bar (it is also off when stderr is not a terminal).
+    #[arg(long)]
+    pub quiet: bool,
+    /// Summary on stdout: a table, or JSON.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+}
+
+/// `matbench plot`.
+#[derive(Debug, Args)]
+pub struct PlotArgs {
+    /// Results files or directories.
+    #[arg(required = true, value_name = "RESULTS")]
+    pub results: Vec<PathBuf>,
+    /// Directory for the SVG files.
+    #[arg(long, default_value = "plots", value_name = "DIR")]
+    pub out: PathBuf,
 }
 
 /// Options every benchmark run takes.

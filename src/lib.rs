@@ -12,7 +12,9 @@
 
 pub mod backend;
 pub mod bench;
+pub mod ciexport;
 pub mod cli;
+pub mod compare;
 pub mod dtype;
 pub mod error;
 pub mod export;
@@ -20,7 +22,9 @@ pub mod host;
 pub mod info;
 pub mod philox;
 pub mod plan;
+pub mod plot;
 pub mod record;
+pub mod sweep;
 pub mod verify;
 
 pub use error::Error;

@@ -87,6 +87,10 @@ fn run(cli: Cli, process_start: Instant) -> Result<ExitCode, Error> {
             print_stdout(text.as_bytes());
             return Ok(ExitCode::SUCCESS);
         }
+        Command::Compare(args) => return matbench::compare::run(args),
+        Command::Export(args) => return matbench::ciexport::run(args),
+        Command::Plot(args) => return matbench::plot::run(args),
+        Command::Sweep(args) => return matbench::sweep::run(args),
         Command::Gpu(args) => plan::gpu_plan(args)?,
         Command::Cpu(args) => plan::cpu_plan(args, matbench::host::cpu_threads())?,
     };

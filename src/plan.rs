@@ -157,7 +157,7 @@ mod tests {
         match cli.command {
             Command::Gpu(g) => gpu_plan(&g),
             Command::Cpu(c) => cpu_plan(&c, 8),
-            Command::Info(_) => Err(Error::InvalidArgument("info".into())),
+            _ => Err(Error::InvalidArgument("not a run".into())),
         }
     }
 

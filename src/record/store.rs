@@ -96,6 +96,43 @@ pub fn read(path: &Path) -> Result<RunRecord, Error> {
     serde_json::from_value(value).map_err(|e| bad(format!("not a valid matbench record ({e})")))
 }
 
+/// Reads every record named by `paths`: files as given, directories by their `*.json` files
+/// (not recursing, skipping hidden and temporary files), in name order. A file that is not a
+/// record of this schema, or a path that names no record at all, is an error (exit 2).
+pub fn read_all(paths: &[PathBuf]) -> Result<Vec<(PathBuf, RunRecord)>, Error> {
+    let mut out = Vec::new();
+    for path in paths {
+        let bad = |reason: String| Error::BadRecord {
+            path: path.clone(),
+            reason,
+        };
+        let meta = std::fs::metadata(path).map_err(|e| bad(e.to_string()))?;
+        if meta.is_dir() {
+            let mut files: Vec<PathBuf> = std::fs::read_dir(path)
+                .map_err(|e| bad(e.to_string()))?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| {
+                    p.extension().is_some_and(|x| x == "json")
+                        && p.file_name()
+                            .is_some_and(|n| !n.to_string_lossy().starts_with('.'))
+                        && p.is_file()
+                })
+                .collect();
+            files.sort();
+            if files.is_empty() {
+                return Err(bad("no matbench records (*.json) in this directory".into()));
+            }
+            for f in files {
+                let record = read(&f)?;
+                out.push((f, record));
+            }
+        } else {
+            out.push((path.clone(), read(path)?));
+        }
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
