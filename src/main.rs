@@ -66,6 +66,13 @@ fn clap_error(e: clap::Error) -> ExitCode {
     }
 }
 
+/// matrixmultiply sizes its thread pool from `MATMUL_NUM_THREADS`, read once on first use.
+fn set_matmul_threads(threads: usize) {
+    // SAFETY: called from `run` before any backend, pool or helper thread exists, so nothing
+    // can read the environment concurrently.
+    unsafe { std::env::set_var("MATMUL_NUM_THREADS", threads.to_string()) };
+}
+
 fn print_stdout(bytes: &[u8]) {
     // A closed pipe (`matbench … | head`) is not worth an error.
     let mut out = std::io::stdout().lock();
@@ -90,7 +97,12 @@ fn run(cli: Cli, process_start: Instant) -> Result<ExitCode, Error> {
         Command::Compare(args) => return matbench::compare::run(args),
         Command::Export(args) => return matbench::ciexport::run(args),
         Command::Plot(args) => return matbench::plot::run(args),
-        Command::Sweep(args) => return matbench::sweep::run(args),
+        Command::Sweep(args) => {
+            if args.cpu_engine == CpuEngine::Matrixmultiply {
+                set_matmul_threads(args.threads.unwrap_or_else(matbench::host::cpu_threads));
+            }
+            return matbench::sweep::run(args);
+        }
         Command::Gpu(args) => plan::gpu_plan(args)?,
         Command::Cpu(args) => plan::cpu_plan(args, matbench::host::cpu_threads())?,
     };

@@ -60,38 +60,68 @@ pub fn parse_size(text: &str) -> Result<usize, Error> {
     Ok(value as usize)
 }
 
-fn common(run: &RunArgs, kind: BackendKind) -> Result<(usize, u32, u32, u64), Error> {
-    let n = parse_size(&run.size)?;
-    if !kind.supported_dtypes().contains(&run.dtype) {
-        let names: Vec<&str> = kind.supported_dtypes().iter().map(|d| d.name()).collect();
-        return Err(Error::InvalidArgument(format!(
-            "the {} backend does not support --dtype {} yet (supported: {})",
-            kind.name(),
-            run.dtype,
-            names.join(", ")
-        )));
+/// Refuses a dtype the backend does not compute.
+pub fn check_dtype(kind: BackendKind, dtype: DType) -> Result<(), Error> {
+    if kind.supported_dtypes().contains(&dtype) {
+        return Ok(());
     }
-    if run.reps == 0 {
+    let names: Vec<&str> = kind.supported_dtypes().iter().map(|d| d.name()).collect();
+    Err(Error::InvalidArgument(format!(
+        "the {} backend does not support --dtype {dtype} yet (supported: {})",
+        kind.name(),
+        names.join(", ")
+    )))
+}
+
+/// Refuses repetition counts of zero (reps) or absurd size.
+pub fn check_counts(warmup: u32, reps: u32) -> Result<(), Error> {
+    if reps == 0 {
         return Err(Error::InvalidArgument("--reps must be at least 1".into()));
     }
-    if run.reps > MAX_REPS {
+    if reps > MAX_REPS {
         return Err(Error::InvalidArgument(format!(
-            "--reps {} is too many (at most {MAX_REPS})",
-            run.reps
+            "--reps {reps} is too many (at most {MAX_REPS})"
         )));
     }
-    if run.warmup > MAX_WARMUP {
+    if warmup > MAX_WARMUP {
         return Err(Error::InvalidArgument(format!(
-            "--warmup {} is too many (at most {MAX_WARMUP})",
-            run.warmup
+            "--warmup {warmup} is too many (at most {MAX_WARMUP})"
         )));
     }
-    let seed = match run.seed {
-        Some(s) => s,
-        None => getrandom::u64()
-            .map_err(|e| Error::Device(format!("the OS random source failed: {e}")))?,
-    };
-    Ok((n, run.warmup, run.reps, seed))
+    Ok(())
+}
+
+/// The thread count to use: the default, or a checked `--threads`.
+pub fn check_threads(threads: Option<usize>, cpu_threads: usize) -> Result<usize, Error> {
+    let threads = threads.unwrap_or(cpu_threads.max(1));
+    if threads == 0 {
+        return Err(Error::InvalidArgument(
+            "--threads must be at least 1".into(),
+        ));
+    }
+    if threads > MAX_THREADS {
+        return Err(Error::InvalidArgument(format!(
+            "--threads {threads} is too many (at most {MAX_THREADS})"
+        )));
+    }
+    Ok(threads)
+}
+
+/// `--seed`, or a fresh one from the OS.
+pub fn seed_or_fresh(seed: Option<u64>) -> Result<u64, Error> {
+    match seed {
+        Some(s) => Ok(s),
+        None => {
+            getrandom::u64().map_err(|e| Error::Device(format!("the OS random source failed: {e}")))
+        }
+    }
+}
+
+fn common(run: &RunArgs, kind: BackendKind) -> Result<(usize, u32, u32, u64), Error> {
+    let n = parse_size(&run.size)?;
+    check_dtype(kind, run.dtype)?;
+    check_counts(run.warmup, run.reps)?;
+    Ok((n, run.warmup, run.reps, seed_or_fresh(run.seed)?))
 }
 
 fn finish(
@@ -124,17 +154,7 @@ pub fn gpu_plan(args: &GpuArgs) -> Result<Plan, Error> {
 /// `matbench cpu …` → plan; `cpu_threads` is the default thread count (all logical CPUs).
 pub fn cpu_plan(args: &CpuArgs, cpu_threads: usize) -> Result<Plan, Error> {
     let c = common(&args.run, BackendKind::Cpu)?;
-    let threads = args.threads.unwrap_or(cpu_threads.max(1));
-    if threads == 0 {
-        return Err(Error::InvalidArgument(
-            "--threads must be at least 1".into(),
-        ));
-    }
-    if threads > MAX_THREADS {
-        return Err(Error::InvalidArgument(format!(
-            "--threads {threads} is too many (at most {MAX_THREADS})"
-        )));
-    }
+    let threads = check_threads(args.threads, cpu_threads)?;
     Ok(finish(
         &args.run,
         DeviceSelection::Cpu {

@@ -1,11 +1,454 @@
-//! `matbench sweep`: a grid of runs, each saved as it finishes.
+//! `matbench sweep`: a grid of sizes × devices × dtypes.
+//!
+//! Every backend is opened once, before the first run, so a missing GPU stops the sweep before
+//! any work is done and start-up is paid once per device. Each run's record is written the
+//! moment the run finishes, so an interrupted sweep keeps everything it finished. Progress is
+//! counted in floating-point work (n³ per run), so the ETA stays honest when sizes grow.
 
-use crate::cli::SweepArgs;
+use crate::Second;
+use crate::backend::{self, Backend, BackendKind, DeviceSelection};
+use crate::cli::{Format, SweepArgs};
+use crate::dtype::DType;
 use crate::error::Error;
+use crate::export::{Exporter, JsonExporter};
+use crate::plan::{self, Plan};
+use crate::record::{RunRecord, store};
+use clap::ValueEnum;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::fmt::Write;
 use std::process::ExitCode;
+use std::time::Instant;
 
-/// Runs the subcommand.
+/// Most runs one sweep may ask for.
+pub const MAX_RUNS: usize = 1000;
+
+/// Sizes as a list (`1024,2048`) or a doubling range (`1024..16384`: 1024, 2048, …, 16384).
+pub fn parse_sizes(text: &str) -> Result<Vec<usize>, Error> {
+    let mut sizes = if let Some((a, b)) = text.split_once("..") {
+        let (lo, hi) = (plan::parse_size(a)?, plan::parse_size(b)?);
+        if lo > hi {
+            return Err(Error::InvalidArgument(format!(
+                "--sizes {text}: the range is empty ({lo} > {hi})"
+            )));
+        }
+        std::iter::successors(Some(lo), |&n| n.checked_mul(2))
+            .take_while(|&n| n <= hi)
+            .collect()
+    } else {
+        text.split(',')
+            .map(plan::parse_size)
+            .collect::<Result<Vec<_>, _>>()?
+    };
+    sizes.sort_unstable();
+    sizes.dedup();
+    Ok(sizes)
+}
+
+/// `cpu`, `gpu` (or `cuda`), comma-separated, each once.
+pub fn parse_devices(text: &str) -> Result<Vec<BackendKind>, Error> {
+    let mut kinds = Vec::new();
+    for word in text.split(',').map(str::trim) {
+        let kind = match word {
+            "cpu" => BackendKind::Cpu,
+            "gpu" | "cuda" => BackendKind::Cuda,
+            other => {
+                return Err(Error::InvalidArgument(format!(
+                    "--devices: unknown device '{other}' (use cpu, gpu or cpu,gpu)"
+                )));
+            }
+        };
+        if !kinds.contains(&kind) {
+            kinds.push(kind);
+        }
+    }
+    Ok(kinds)
+}
+
+/// Dtype names, comma-separated, each once.
+pub fn parse_dtypes(text: &str) -> Result<Vec<DType>, Error> {
+    let mut dtypes = Vec::new();
+    for word in text.split(',').map(str::trim) {
+        let dtype = DType::from_str(word, true).map_err(|_| {
+            Error::InvalidArgument(format!(
+                "--dtypes: unknown dtype '{word}' (f32, f64, tf32, bf16, f16)"
+            ))
+        })?;
+        if !dtypes.contains(&dtype) {
+            dtypes.push(dtype);
+        }
+    }
+    Ok(dtypes)
+}
+
+/// One finished (or failed) run of the sweep.
+#[derive(Clone, Debug, Serialize)]
+pub struct SweepRun {
+    /// Backend.
+    pub backend: BackendKind,
+    /// Device name.
+    pub device: String,
+    /// Element type.
+    pub dtype: DType,
+    /// Matrix size.
+    pub n: usize,
+    /// Median matmul time.
+    pub median_s: Option<Second>,
+    /// 2·n³ / median.
+    pub tflop_per_s: Option<f64>,
+    /// Verification verdict.
+    pub passed: Option<bool>,
+    /// Where the record was written.
+    pub record: Option<String>,
+    /// Why the run did not finish, if it did not.
+    pub error: Option<String>,
+}
+
+/// GPU over CPU for one (dtype, n).
+#[derive(Clone, Debug, Serialize)]
+pub struct Speedup {
+    /// Element type.
+    pub dtype: DType,
+    /// Matrix size.
+    pub n: usize,
+    /// GPU TFLOP/s divided by CPU TFLOP/s.
+    pub gpu_over_cpu: f64,
+}
+
+/// What `sweep --format json` prints.
+#[derive(Clone, Debug, Serialize)]
+pub struct SweepSummary {
+    /// Every run, in the order it ran.
+    pub runs: Vec<SweepRun>,
+    /// GPU-over-CPU speed-up wherever both ran.
+    pub speedup: Vec<Speedup>,
+    /// Wall time of the whole sweep.
+    pub wall_s: Second,
+}
+
+/// GPU over CPU wherever both devices finished the same (dtype, n).
+pub fn speedups(runs: &[SweepRun]) -> Vec<Speedup> {
+    let mut by_key: BTreeMap<(DType, usize), (Option<f64>, Option<f64>)> = BTreeMap::new();
+    for r in runs.iter().filter(|r| r.passed == Some(true)) {
+        let slot = by_key.entry((r.dtype, r.n)).or_default();
+        match r.backend {
+            BackendKind::Cpu => slot.0 = r.tflop_per_s,
+            BackendKind::Cuda => slot.1 = r.tflop_per_s,
+        }
+    }
+    by_key
+        .into_iter()
+        .filter_map(|((dtype, n), (cpu, gpu))| match (cpu, gpu) {
+            (Some(c), Some(g)) if c > 0.0 => Some(Speedup {
+                dtype,
+                n,
+                gpu_over_cpu: g / c,
+            }),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The terminal table: TFLOP/s per device for each (dtype, n), and the speed-up.
+pub fn render_table(summary: &SweepSummary) -> String {
+    let mut out = String::new();
+    let kinds: Vec<BackendKind> = [BackendKind::Cpu, BackendKind::Cuda]
+        .into_iter()
+        .filter(|k| summary.runs.iter().any(|r| r.backend == *k))
+        .collect();
+    let _ = write!(out, "  {:<6} {:>7}", "dtype", "n");
+    for k in &kinds {
+        let _ = write!(out, " {:>16}", format!("{} TFLOP/s", k.name()));
+    }
+    if kinds.len() == 2 {
+        let _ = write!(out, " {:>9}", "GPU/CPU");
+    }
+    out.push('\n');
+    let mut keys: Vec<(DType, usize)> = summary.runs.iter().map(|r| (r.dtype, r.n)).collect();
+    keys.dedup();
+    for (dtype, n) in keys {
+        let _ = write!(out, "  {:<6} {:>7}", dtype.name(), n);
+        for k in &kinds {
+            let cell = summary
+                .runs
+                .iter()
+                .find(|r| r.backend == *k && r.dtype == dtype && r.n == n);
+            let text = match cell {
+                Some(SweepRun {
+                    tflop_per_s: Some(t),
+                    passed: Some(true),
+                    ..
+                }) => format!("{t:.3}"),
+                Some(SweepRun {
+                    passed: Some(false),
+                    ..
+                }) => "FAIL".to_string(),
+                Some(SweepRun { error: Some(_), .. }) => "error".to_string(),
+                _ => "-".to_string(),
+            };
+            let _ = write!(out, " {text:>16}");
+        }
+        if kinds.len() == 2 {
+            let s = summary
+                .speedup
+                .iter()
+                .find(|s| s.dtype == dtype && s.n == n);
+            let _ = write!(
+                out,
+                " {:>9}",
+                s.map_or("-".to_string(), |s| format!("{:.1}×", s.gpu_over_cpu))
+            );
+        }
+        out.push('\n');
+    }
+    for r in summary.runs.iter().filter(|r| r.error.is_some()) {
+        let _ = writeln!(
+            out,
+            "  error: {} {} n = {}: {}",
+            r.backend.name(),
+            r.dtype,
+            r.n,
+            r.error.as_deref().unwrap_or_default()
+        );
+    }
+    let _ = writeln!(
+        out,
+        "  {} runs in {:.1} s",
+        summary.runs.len(),
+        summary.wall_s
+    );
+    out
+}
+
+/// Runs `matbench sweep`.
 pub fn run(args: &SweepArgs) -> Result<ExitCode, Error> {
-    let _ = args;
-    Err(Error::InvalidArgument("not built yet".into()))
+    let sweep_start = Instant::now();
+    let sizes = parse_sizes(&args.sizes)?;
+    let kinds = parse_devices(&args.devices)?;
+    let dtypes = parse_dtypes(&args.dtypes)?;
+    plan::check_counts(args.warmup, args.reps)?;
+    for &kind in &kinds {
+        for &dtype in &dtypes {
+            plan::check_dtype(kind, dtype)?;
+        }
+    }
+    let total_runs = sizes.len() * kinds.len() * dtypes.len();
+    if total_runs > MAX_RUNS {
+        return Err(Error::InvalidArgument(format!(
+            "the sweep asks for {total_runs} runs (at most {MAX_RUNS})"
+        )));
+    }
+    let threads = plan::check_threads(args.threads, crate::host::cpu_threads())?;
+    let seed = plan::seed_or_fresh(args.seed)?;
+
+    // Open every backend first: a missing GPU stops the sweep before any run.
+    let mut backends: Vec<(BackendKind, DeviceSelection, Box<dyn Backend>, Second)> = Vec::new();
+    for &kind in &kinds {
+        let selection = match kind {
+            BackendKind::Cpu => DeviceSelection::Cpu {
+                threads,
+                engine: args.cpu_engine,
+            },
+            BackendKind::Cuda => DeviceSelection::Gpu { index: args.gpu },
+        };
+        let t = Instant::now();
+        let b = backend::open(&selection)?;
+        backends.push((kind, selection, b, t.elapsed().as_secs_f64()));
+    }
+
+    let work = |n: usize, reps: u32| (n as u64).pow(3).saturating_mul(u64::from(reps)) / 1_000_000;
+    let total_work: u64 = sizes
+        .iter()
+        .map(|&n| work(n, args.warmup + args.reps))
+        .sum::<u64>()
+        * (kinds.len() * dtypes.len()) as u64;
+    let target = if args.quiet {
+        ProgressDrawTarget::hidden()
+    } else {
+        ProgressDrawTarget::stderr()
+    };
+    let bar = ProgressBar::with_draw_target(Some(total_work.max(1)), target);
+    if let Ok(style) = ProgressStyle::with_template(
+        "{spinner} {msg:<28} [{elapsed_precise}] {wide_bar} {percent:>3}% ETA {eta}",
+    ) {
+        bar.set_style(style);
+    }
+
+    let args_line: Vec<String> = std::env::args().collect();
+    let mut runs = Vec::with_capacity(total_runs);
+    let mut records: Vec<RunRecord> = Vec::new();
+    let mut first_error: Option<u8> = None;
+    for &dtype in &dtypes {
+        for &n in &sizes {
+            for (kind, selection, b, startup_s) in backends.iter_mut() {
+                bar.set_message(format!("{} {dtype} n={n}", kind.name()));
+                let plan = Plan {
+                    selection: selection.clone(),
+                    n,
+                    dtype,
+                    warmup: args.warmup,
+                    reps: args.reps,
+                    seed,
+                    format: Format::Json,
+                    results_dir: None,
+                };
+                let mut row = SweepRun {
+                    backend: *kind,
+                    device: b.device().name.clone(),
+                    dtype,
+                    n,
+                    median_s: None,
+                    tflop_per_s: None,
+                    passed: None,
+                    record: None,
+                    error: None,
+                };
+                match crate::bench::run(
+                    &plan,
+                    b.as_mut(),
+                    *startup_s,
+                    Instant::now(),
+                    args_line.clone(),
+                ) {
+                    Ok(record) => {
+                        row.median_s = Some(record.matmul.median_s);
+                        row.tflop_per_s = Some(record.matmul_tflop_per_s);
+                        row.passed = Some(record.verification.passed);
+                        if !record.verification.passed {
+                            first_error.get_or_insert(1);
+                        }
+                        let saved = JsonExporter.serialize(&record).and_then(|bytes| {
+                            let started = chrono::DateTime::parse_from_rfc3339(&record.started_utc)
+                                .map(|t| t.with_timezone(&chrono::Utc))
+                                .unwrap_or_else(|_| chrono::Utc::now());
+                            store::write_new(
+                                &args.results_dir,
+                                &store::file_name(&record, &started),
+                                &bytes,
+                            )
+                        });
+                        match saved {
+                            Ok(path) => row.record = Some(path.display().to_string()),
+                            Err(e) => {
+                                bar.suspend(|| eprintln!("matbench: error: {e}"));
+                                first_error.get_or_insert(e.exit_code());
+                            }
+                        }
+                        records.push(record);
+                    }
+                    Err(e) => {
+                        bar.suspend(|| {
+                            eprintln!("matbench: error: {} {dtype} n = {n}: {e}", kind.name())
+                        });
+                        first_error.get_or_insert(e.exit_code());
+                        row.error = Some(e.to_string());
+                    }
+                }
+                runs.push(row);
+                bar.inc(work(n, args.warmup + args.reps));
+            }
+        }
+    }
+    bar.finish_and_clear();
+    for (_, _, b, _) in backends {
+        // See main.rs: the driver reclaims device memory faster at exit than a teardown does.
+        std::mem::forget(b);
+    }
+
+    let summary = SweepSummary {
+        speedup: speedups(&runs),
+        runs,
+        wall_s: sweep_start.elapsed().as_secs_f64(),
+    };
+    match args.format {
+        Format::Text => print!("{}", render_table(&summary)),
+        Format::Json => {
+            let text = serde_json::to_string_pretty(&summary)
+                .map_err(|e| Error::Device(format!("could not encode JSON: {e}")))?;
+            println!("{text}");
+        }
+    }
+    if let Some(dir) = &args.plot_dir
+        && !records.is_empty()
+    {
+        for path in crate::plot::write_charts(&records, dir)? {
+            if args.format == Format::Text {
+                println!("  chart  {}", path.display());
+            }
+        }
+    }
+    Ok(first_error.map_or(ExitCode::SUCCESS, ExitCode::from))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_as_list_or_doubling_range() {
+        assert_eq!(parse_sizes("512,128,512").unwrap(), vec![128, 512]);
+        assert_eq!(
+            parse_sizes("1024..8192").unwrap(),
+            vec![1024, 2048, 4096, 8192]
+        );
+        assert_eq!(parse_sizes("1000..3000").unwrap(), vec![1000, 2000]);
+        assert!(parse_sizes("8..4").is_err());
+        assert!(parse_sizes("0,4").is_err());
+        assert!(parse_sizes("a..b").is_err());
+        assert!(parse_sizes("").is_err());
+    }
+
+    #[test]
+    fn devices_and_dtypes_are_parsed_once_each() {
+        assert_eq!(
+            parse_devices("cpu,gpu,cpu").unwrap(),
+            vec![BackendKind::Cpu, BackendKind::Cuda]
+        );
+        assert!(parse_devices("tpu").is_err());
+        assert_eq!(
+            parse_dtypes("f32,f64,f32").unwrap(),
+            vec![DType::F32, DType::F64]
+        );
+        assert!(parse_dtypes("f8").is_err());
+    }
+
+    fn row(backend: BackendKind, n: usize, t: f64) -> SweepRun {
+        SweepRun {
+            backend,
+            device: "d".into(),
+            dtype: DType::F32,
+            n,
+            median_s: Some(1.0),
+            tflop_per_s: Some(t),
+            passed: Some(true),
+            record: None,
+            error: None,
+        }
+    }
+
+    #[test]
+    fn speedup_needs_both_devices_and_the_table_shows_it() {
+        let runs = vec![
+            row(BackendKind::Cpu, 64, 0.5),
+            row(BackendKind::Cuda, 64, 20.0),
+            row(BackendKind::Cpu, 128, 0.6),
+        ];
+        let s = speedups(&runs);
+        assert_eq!(s.len(), 1);
+        assert_eq!((s[0].n, s[0].gpu_over_cpu), (64, 40.0));
+        let table = render_table(&SweepSummary {
+            runs,
+            speedup: s,
+            wall_s: 1.0,
+        });
+        assert!(table.contains("40.0×"), "{table}");
+        assert!(table.contains("cuda TFLOP/s"), "{table}");
+        assert!(
+            table
+                .lines()
+                .any(|l| l.contains("128") && l.trim_end().ends_with('-')),
+            "{table}"
+        );
+    }
 }

@@ -17,7 +17,7 @@ use crate::verify::VerificationData;
 use serde::{Deserialize, Serialize};
 
 /// Which implementation runs the benchmark.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum BackendKind {
     /// Host CPU through faer or matrixmultiply.

@@ -46,11 +46,7 @@ pub fn write_new(dir: &Path, name: &str, bytes: &[u8]) -> Result<PathBuf, Error>
         reason: e.to_string(),
     };
     std::fs::create_dir_all(dir).map_err(fail)?;
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".matbench-")
-        .suffix(".tmp")
-        .tempfile_in(dir)
-        .map_err(fail)?;
+    let mut tmp = new_temp(dir, ".tmp").map_err(fail)?;
     tmp.write_all(bytes).map_err(fail)?;
     tmp.as_file().sync_all().map_err(fail)?;
     let stem = name.strip_suffix(".json").unwrap_or(name);
@@ -70,6 +66,19 @@ pub fn write_new(dir: &Path, name: &str, bytes: &[u8]) -> Result<PathBuf, Error>
         dir: dir.to_path_buf(),
         reason: "1000 records of the same name already exist".into(),
     })
+}
+
+/// A temporary file in `dir` (same file system, so the final rename is atomic), created with
+/// mode 0644 rather than tempfile's private 0600: records and charts are meant to be shared.
+pub fn new_temp(dir: &Path, suffix: &str) -> std::io::Result<tempfile::NamedTempFile> {
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(".matbench-").suffix(suffix);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        builder.permissions(std::fs::Permissions::from_mode(0o644));
+    }
+    builder.tempfile_in(dir)
 }
 
 /// Reads a record back, refusing other schema versions and foreign JSON with one clear message.
