@@ -92,6 +92,9 @@ proc "cpu 4096 f32 faer #2" cpu 4096 --reps 5
 proc "cpu 4096 f64 faer #2" cpu 4096 --reps 5 --dtype f64
 numpy_ref
 proc "cpu 10000 f32 faer (seed job)" cpu 10000 --reps 3
+log "sweep for the README chart (records in records.tgz under records/sweep):"
+"$B" sweep --sizes 1024..16384 --devices cpu,gpu --dtypes f32 --reps 3 --warmup 1 --quiet \
+  --results-dir "$OUT/records/sweep" 2>&1 | tee -a "$OUT/summary.txt"
 "$B" gpu 10000 --no-save > "$OUT/example-gpu.txt" 2>&1
 "$B" cpu 4096 --no-save > "$OUT/example-cpu.txt" 2>&1
 

@@ -83,9 +83,13 @@ pub fn new_temp(dir: &Path, suffix: &str) -> std::io::Result<tempfile::NamedTemp
 
 /// Reads a record back, refusing other schema versions and foreign JSON with one clear message.
 pub fn read(path: &Path) -> Result<RunRecord, Error> {
+    // Messages may quote file contents (serde names an unknown variant): keep them one line.
     let bad = |reason: String| Error::BadRecord {
         path: path.to_path_buf(),
-        reason,
+        reason: reason
+            .chars()
+            .map(|c| if c.is_control() { ' ' } else { c })
+            .collect(),
     };
     let bytes = std::fs::read(path).map_err(|e| bad(e.to_string()))?;
     let value: serde_json::Value =
@@ -191,10 +195,15 @@ mod tests {
             ("[1,2]", "no schema_version"),
             ("{\"schema_version\": 1}", "not a valid matbench record"),
             ("{\"schema_ver", "not valid JSON"),
+            (
+                "{\"schema_version\": 1, \"config\": {\"backend\": \"cpu\\nx\"}}",
+                "not a valid matbench record",
+            ),
         ] {
             std::fs::write(&p, text).unwrap();
             let msg = read(&p).unwrap_err().to_string();
             assert!(msg.contains(needle), "{msg}");
+            assert_eq!(msg.lines().count(), 1, "{msg}");
         }
     }
 }

@@ -1,0 +1,129 @@
+//! `matbench compare BASELINE CANDIDATE`: verdicts a CI job can trust.
+//!
+//! Two medians alone cannot tell a regression from noise, so every verdict is decided from both
+//! sides' repetitions:
+//!
+//! 1. Each side (a results file or a directory of them) is read with
+//!    [`crate::record::store::read_all`] and its runs grouped by (backend, device model, dtype,
+//!    n) ([`pool`]). Several runs of one benchmark are pooled: their matmul samples count
+//!    together, and the report says how many runs and samples each side has.
+//! 2. For each benchmark on both sides, a bootstrap ([`bootstrap`]; 2000 resamples, a fixed
+//!    seed so the same files always give the same answer) gives the 95% interval of the ratio
+//!    of medians, candidate / baseline, resampling each side's pooled samples. The interval
+//!    reflects the noise between repetitions, not a shift of a whole run: several runs per
+//!    side, interleaved between baseline and candidate, make such a shift less likely to
+//!    decide the verdict.
+//! 3. With t = `--threshold` / 100 (default 5%), the verdict is:
+//!    - **slower** if the interval lies entirely above 1 + t,
+//!    - **faster** if it lies entirely below 1 − t,
+//!    - **same** if it lies entirely inside [1 − t, 1 + t],
+//!    - **unclear** otherwise (too few or too noisy samples to say either way).
+//!
+//! Benchmarks found on one side only are listed as such, never dropped; if no benchmark is on
+//! both sides that is an error. Exit codes: 0 no regression, 1 any "slower" (or any "unclear"
+//! with `--fail-on-unclear`), 2 bad input. The report ([`report::Report`]) is rendered by pure
+//! functions ([`render`]) as a terminal table, GitHub Markdown or JSON; only [`run`] prints.
+
+pub mod bootstrap;
+pub mod pool;
+pub mod render;
+pub mod report;
+
+use crate::cli::{CompareArgs, ReportFormat};
+use crate::error::Error;
+use crate::record::store;
+use pool::{Key, Pool, one_line};
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::Path;
+use std::process::ExitCode;
+
+/// Checks `--threshold`: a finite number of percent, at least 0 and below 100.
+pub fn check_threshold(percent: f64) -> Result<f64, Error> {
+    if percent.is_finite() && (0.0..100.0).contains(&percent) {
+        Ok(percent)
+    } else {
+        Err(Error::InvalidArgument(format!(
+            "--threshold must be a number of percent, at least 0 and below 100 (got {percent})"
+        )))
+    }
+}
+
+/// Reads and groups one side.
+fn side(path: &Path) -> Result<BTreeMap<Key, Pool>, Error> {
+    let records = store::read_all(&[path.to_path_buf()]).map_err(one_line)?;
+    pool::group(&records).map_err(one_line)
+}
+
+/// "cpu X f32 n=256, cuda Y f32 n=1024 and 3 more".
+fn keys_phrase(pools: &BTreeMap<Key, Pool>) -> String {
+    const SHOWN: usize = 3;
+    let mut text = pools
+        .keys()
+        .take(SHOWN)
+        .map(Key::to_string)
+        .collect::<Vec<_>>()
+        .join(", ");
+    if pools.len() > SHOWN {
+        text.push_str(&format!(" and {} more", pools.len() - SHOWN));
+    }
+    text
+}
+
+/// Compares the two sides of `args` and renders the report. No output; the exit code is in
+/// the report.
+pub fn compare(args: &CompareArgs) -> Result<(report::Report, Vec<u8>), Error> {
+    let threshold = check_threshold(args.threshold)?;
+    let baseline = side(&args.baseline)?;
+    let candidate = side(&args.candidate)?;
+    if !baseline.keys().any(|k| candidate.contains_key(k)) {
+        return Err(one_line(Error::InvalidArgument(format!(
+            "nothing to compare: no benchmark (backend, device, dtype, n) is in both {} and {}; \
+             the baseline has {}, the candidate has {}",
+            args.baseline.display(),
+            args.candidate.display(),
+            keys_phrase(&baseline),
+            keys_phrase(&candidate)
+        ))));
+    }
+    let report = report::build(
+        &args.baseline.display().to_string(),
+        &args.candidate.display().to_string(),
+        &baseline,
+        &candidate,
+        threshold,
+        args.fail_on_unclear,
+    );
+    let bytes = match args.format {
+        ReportFormat::Text => render::text(&report).into_bytes(),
+        ReportFormat::Markdown => render::markdown(&report).into_bytes(),
+        ReportFormat::Json => render::json(&report)?,
+    };
+    Ok((report, bytes))
+}
+
+/// Runs the subcommand: prints the report on stdout, returns 0 (no regression) or 1.
+pub fn run(args: &CompareArgs) -> Result<ExitCode, Error> {
+    let (report, bytes) = compare(args)?;
+    let mut out = std::io::stdout().lock();
+    // A closed pipe (`matbench compare … | head`) is not worth an error; the exit code stands.
+    let _ = out.write_all(&bytes).and_then(|_| out.flush());
+    Ok(ExitCode::from(report.exit_code))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn threshold_must_be_a_finite_percentage_below_100() {
+        for ok in [0.0, 5.0, 99.9] {
+            assert_eq!(check_threshold(ok).unwrap(), ok);
+        }
+        for bad in [-1.0, 100.0, 250.0, f64::NAN, f64::INFINITY] {
+            let e = check_threshold(bad).unwrap_err();
+            assert_eq!(e.exit_code(), 2);
+            assert!(e.to_string().contains("--threshold"), "{e}");
+        }
+    }
+}
