@@ -104,13 +104,13 @@ fn draw(title: &str, y_label: &str, series: &[Series]) -> Result<String, Error> 
             .x_label_area_size(44)
             .y_label_area_size(64)
             .build_cartesian_2d(
-                (x_min * 0.9..x_max * 1.1).log_scale(),
+                (x_min * 0.9..x_max * 1.25).log_scale(), // room for a label past the last n
                 0f64..(y_max * 1.1).max(1e-9),
             )
             .map_err(|e| fail(e.to_string()))?;
         chart
             .configure_mesh()
-            .x_desc("n (A is n×n)")
+            .x_desc("n (A is n×n), log scale")
             .y_desc(y_label)
             .x_label_formatter(&|x| format!("{x:.0}"))
             .light_line_style(WHITE)

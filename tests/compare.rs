@@ -81,7 +81,15 @@ fn remove_stale_fixtures(tmp: &Path) {
 fn fixtures() -> &'static Fixtures {
     static FIXTURES: OnceLock<Fixtures> = OnceLock::new();
     FIXTURES.get_or_init(|| {
-        let tmp = Path::new(env!("CARGO_TARGET_TMPDIR"));
+        // CARGO_TARGET_TMPDIR is baked in at build time; where the test executable runs on
+        // another machine (the GPU machine) it may not exist, so fall back to the OS's.
+        let target_tmp = Path::new(env!("CARGO_TARGET_TMPDIR"));
+        let tmp_buf = if std::fs::create_dir_all(target_tmp).is_ok() {
+            target_tmp.to_path_buf()
+        } else {
+            std::env::temp_dir()
+        };
+        let tmp = tmp_buf.as_path();
         remove_stale_fixtures(tmp);
         let dir = tempfile::Builder::new()
             .prefix("compare-fixtures-")
