@@ -99,9 +99,9 @@ pub struct SweepArgs {
     /// Untimed repetitions per run.
     #[arg(long, default_value_t = 2, value_name = "COUNT")]
     pub warmup: u32,
-    /// Measured repetitions per run.
-    #[arg(long, default_value_t = 10, value_name = "COUNT")]
-    pub reps: u32,
+    /// Measured repetitions per run (`--reps COUNT`, or `--reps auto` with `--max-time`).
+    #[command(flatten)]
+    pub reps: RepsArgs,
     /// Philox seed (default: one fresh seed for the whole sweep).
     #[arg(long)]
     pub seed: Option<u64>,
@@ -159,9 +159,9 @@ pub struct RunArgs {
     #[arg(long, default_value_t = 2, value_name = "COUNT")]
     pub warmup: u32,
 
-    /// Measured repetitions of matmul + reduce.
-    #[arg(long, default_value_t = 10, value_name = "COUNT")]
-    pub reps: u32,
+    /// Measured repetitions (`--reps COUNT`, or `--reps auto` with `--max-time`).
+    #[command(flatten)]
+    pub reps: RepsArgs,
 
     /// Seed of the Philox generator for A (default: drawn fresh, and recorded).
     #[arg(long)]
@@ -183,6 +183,26 @@ pub struct RunArgs {
     /// Do not write a record.
     #[arg(long)]
     pub no_save: bool,
+}
+
+/// How many measured repetitions to run, shared by `gpu`, `cpu` and `sweep` so the three parse
+/// it alike. `--reps` stays text here: a count and the word `auto` are told apart, and checked,
+/// by [`crate::plan::check_counts`].
+#[derive(Debug, Args)]
+pub struct RepsArgs {
+    /// Measured repetitions of matmul + reduce: a count (1 to 100000), or `auto` to repeat until
+    /// the median matmul time is known to ±1% (relative standard error) or --max-time is spent.
+    #[arg(
+        long,
+        default_value = "10",
+        value_name = "COUNT|auto",
+        allow_negative_numbers = true
+    )]
+    pub reps: String,
+
+    /// With --reps auto only: seconds of measured repetitions at most (default 10, at most 3600).
+    #[arg(long, value_name = "SECONDS", allow_negative_numbers = true)]
+    pub max_time: Option<f64>,
 }
 
 /// `matbench gpu`.

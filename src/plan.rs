@@ -2,8 +2,9 @@
 //! line is caught here, with one sentence saying what is wrong; nothing later re-validates.
 //! (Device memory is checked by the backend before it allocates: only it can see the device.)
 
+use crate::Second;
 use crate::backend::{BackendKind, DeviceSelection};
-use crate::cli::{CpuArgs, Format, GpuArgs, RunArgs};
+use crate::cli::{CpuArgs, Format, GpuArgs, RepsArgs, RunArgs};
 use crate::dtype::DType;
 use crate::error::Error;
 use std::path::PathBuf;
@@ -16,6 +17,34 @@ pub const MAX_REPS: u32 = 100_000;
 pub const MAX_WARMUP: u32 = 10_000;
 /// Most CPU threads accepted.
 pub const MAX_THREADS: usize = 4096;
+/// `--max-time` when `--reps auto` is given without it.
+pub const DEFAULT_MAX_TIME_S: Second = 10.0;
+/// Longest `--max-time` accepted (an hour of repetitions per run).
+pub const MAX_MAX_TIME_S: Second = 3600.0;
+
+/// How many measured repetitions a run makes.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Reps {
+    /// Exactly this many (1 to [`MAX_REPS`]).
+    Fixed(u32),
+    /// Until the median is known well enough, or the budget or [`MAX_REPS`] is reached
+    /// (the rule is in [`crate::bench::stopping`]).
+    Auto {
+        /// Seconds of measured repetitions at most (finite, > 0, ≤ [`MAX_MAX_TIME_S`]).
+        max_time_s: Second,
+    },
+}
+
+impl Reps {
+    /// Repetitions a run is expected to make, for progress estimates: the count, or the
+    /// minimum of an automatic run.
+    pub fn expected(self) -> u32 {
+        match self {
+            Reps::Fixed(count) => count,
+            Reps::Auto { .. } => crate::bench::stopping::MIN_AUTO_REPS,
+        }
+    }
+}
 
 /// A run, checked and ready.
 #[derive(Clone, Debug, PartialEq)]
@@ -28,8 +57,8 @@ pub struct Plan {
     pub dtype: DType,
     /// Untimed repetitions.
     pub warmup: u32,
-    /// Measured repetitions (≥ 1).
-    pub reps: u32,
+    /// Measured repetitions: a count, or automatic.
+    pub reps: Reps,
     /// Philox seed.
     pub seed: u64,
     /// Output on stdout.
@@ -73,19 +102,65 @@ pub fn check_dtype(kind: BackendKind, dtype: DType) -> Result<(), Error> {
     )))
 }
 
-/// Refuses repetition counts of zero (reps) or absurd size.
-pub fn check_counts(warmup: u32, reps: u32) -> Result<(), Error> {
-    if reps == 0 {
-        return Err(Error::InvalidArgument("--reps must be at least 1".into()));
-    }
-    if reps > MAX_REPS {
-        return Err(Error::InvalidArgument(format!(
-            "--reps {reps} is too many (at most {MAX_REPS})"
-        )));
-    }
+/// Checks `--warmup`, `--reps` and `--max-time` together: `--reps` is a count from 1 to
+/// [`MAX_REPS`] or the word `auto`; `--max-time` is a finite number of seconds in
+/// (0, [`MAX_MAX_TIME_S`]] and only goes with `--reps auto`.
+pub fn check_counts(warmup: u32, reps: &RepsArgs) -> Result<Reps, Error> {
     if warmup > MAX_WARMUP {
         return Err(Error::InvalidArgument(format!(
             "--warmup {warmup} is too many (at most {MAX_WARMUP})"
+        )));
+    }
+    if let Some(t) = reps.max_time {
+        check_max_time(t)?;
+    }
+    let text = reps.reps.trim();
+    if text.eq_ignore_ascii_case("auto") {
+        return Ok(Reps::Auto {
+            max_time_s: reps.max_time.unwrap_or(DEFAULT_MAX_TIME_S),
+        });
+    }
+    let count: i128 = text.parse().map_err(|_| {
+        Error::InvalidArgument(format!(
+            "--reps must be a count (1 to {MAX_REPS}) or auto, got '{}'",
+            reps.reps
+        ))
+    })?;
+    if count < 1 {
+        return Err(Error::InvalidArgument(format!(
+            "--reps must be at least 1, or auto (got '{}')",
+            reps.reps
+        )));
+    }
+    if count > i128::from(MAX_REPS) {
+        return Err(Error::InvalidArgument(format!(
+            "--reps {count} is too many (at most {MAX_REPS}; --reps auto stops on its own)"
+        )));
+    }
+    if let Some(t) = reps.max_time {
+        return Err(Error::InvalidArgument(format!(
+            "--max-time {t} only applies to --reps auto (--reps is {count}): pass --reps auto, or drop --max-time"
+        )));
+    }
+    // In range: 1 ≤ count ≤ MAX_REPS fits a u32.
+    Ok(Reps::Fixed(count as u32))
+}
+
+/// Refuses a `--max-time` that is not a finite number of seconds in (0, [`MAX_MAX_TIME_S`]].
+fn check_max_time(seconds: f64) -> Result<(), Error> {
+    if !seconds.is_finite() {
+        return Err(Error::InvalidArgument(format!(
+            "--max-time must be a finite number of seconds, got {seconds}"
+        )));
+    }
+    if seconds <= 0.0 {
+        return Err(Error::InvalidArgument(format!(
+            "--max-time must be more than 0 seconds, got {seconds}"
+        )));
+    }
+    if seconds > MAX_MAX_TIME_S {
+        return Err(Error::InvalidArgument(format!(
+            "--max-time {seconds} is too long (at most {MAX_MAX_TIME_S} seconds per run)"
         )));
     }
     Ok(())
@@ -117,17 +192,17 @@ pub fn seed_or_fresh(seed: Option<u64>) -> Result<u64, Error> {
     }
 }
 
-fn common(run: &RunArgs, kind: BackendKind) -> Result<(usize, u32, u32, u64), Error> {
+fn common(run: &RunArgs, kind: BackendKind) -> Result<(usize, u32, Reps, u64), Error> {
     let n = parse_size(&run.size)?;
     check_dtype(kind, run.dtype)?;
-    check_counts(run.warmup, run.reps)?;
-    Ok((n, run.warmup, run.reps, seed_or_fresh(run.seed)?))
+    let reps = check_counts(run.warmup, &run.reps)?;
+    Ok((n, run.warmup, reps, seed_or_fresh(run.seed)?))
 }
 
 fn finish(
     run: &RunArgs,
     selection: DeviceSelection,
-    (n, warmup, reps, seed): (usize, u32, u32, u64),
+    (n, warmup, reps, seed): (usize, u32, Reps, u64),
 ) -> Plan {
     Plan {
         selection,
@@ -186,7 +261,7 @@ mod tests {
         let p = plan_of(&["gpu", "10000"]).unwrap();
         assert_eq!(
             (p.n, p.dtype, p.warmup, p.reps),
-            (10_000, DType::F32, 2, 10)
+            (10_000, DType::F32, 2, Reps::Fixed(10))
         );
         assert_eq!(p.selection, DeviceSelection::Gpu { index: 0 });
         let default_dir =
@@ -227,16 +302,71 @@ mod tests {
             &["cpu", "8", "--warmup", "20000"],
             &["cpu", "8", "--threads", "0"],
             &["cpu", "8", "--threads", "100000"],
-            &["gpu", "8", "--dtype", "bf16"],
+            &["cpu", "8", "--dtype", "bf16"],
             &["cpu", "8", "--dtype", "tf32"],
         ] {
             let err = plan_of(args).unwrap_err();
             assert_eq!(err.exit_code(), 2, "{args:?}");
         }
-        let err = plan_of(&["gpu", "8", "--dtype", "f16"])
+        let err = plan_of(&["cpu", "8", "--dtype", "f16"])
             .unwrap_err()
             .to_string();
         assert!(err.contains("supported: f32, f64"), "{err}");
+    }
+
+    #[test]
+    fn reps_is_a_count_or_auto_with_a_time_budget() {
+        let reps = |args: &[&str]| plan_of(args).map(|p| p.reps);
+        assert_eq!(reps(&["cpu", "8", "--reps", "1"]).unwrap(), Reps::Fixed(1));
+        assert_eq!(
+            reps(&["cpu", "8", "--reps", "100000"]).unwrap(),
+            Reps::Fixed(MAX_REPS)
+        );
+        assert_eq!(
+            reps(&["cpu", "8", "--reps", "auto"]).unwrap(),
+            Reps::Auto {
+                max_time_s: DEFAULT_MAX_TIME_S
+            }
+        );
+        assert_eq!(
+            reps(&["gpu", "8", "--reps", "AUTO", "--max-time", "0.5"]).unwrap(),
+            Reps::Auto { max_time_s: 0.5 }
+        );
+        assert_eq!(
+            reps(&["cpu", "8", "--max-time", "3600", "--reps", "auto"]).unwrap(),
+            Reps::Auto { max_time_s: 3600.0 }
+        );
+        assert_eq!(Reps::Fixed(7).expected(), 7);
+        assert_eq!(Reps::Auto { max_time_s: 1.0 }.expected(), 5);
+    }
+
+    #[test]
+    fn bad_reps_and_max_time_are_refused_with_a_reason() {
+        for (args, needle) in [
+            (&["--reps", "0"][..], "--reps must be at least 1"),
+            (&["--reps", "-1"], "'-1'"),
+            (&["--reps", "100001"], "too many"),
+            (&["--reps", "99999999999999999999999999"], "too many"),
+            (
+                &["--reps", "fast"],
+                "count (1 to 100000) or auto, got 'fast'",
+            ),
+            (&["--reps", "2.5"], "got '2.5'"),
+            (&["--reps", ""], "got ''"),
+            (&["--reps", "auto", "--max-time", "0"], "more than 0"),
+            (&["--reps", "auto", "--max-time", "-1"], "more than 0"),
+            (&["--reps", "auto", "--max-time", "nan"], "finite"),
+            (&["--reps", "auto", "--max-time", "inf"], "finite"),
+            (&["--reps", "auto", "--max-time", "3601"], "too long"),
+            (&["--max-time", "5"], "only applies to --reps auto"),
+            (&["--reps", "20", "--max-time", "5"], "(--reps is 20)"),
+            (&["--max-time", "0"], "more than 0"),
+        ] {
+            let full: Vec<&str> = ["cpu", "8"].iter().chain(args).copied().collect();
+            let err = plan_of(&full).unwrap_err();
+            assert_eq!(err.exit_code(), 2, "{args:?}");
+            assert!(err.to_string().contains(needle), "{args:?}: {err}");
+        }
     }
 
     #[test]

@@ -3,7 +3,8 @@
 //! Every backend is opened once, before the first run, so a missing GPU stops the sweep before
 //! any work is done and start-up is paid once per device. Each run's record is written the
 //! moment the run finishes, so an interrupted sweep keeps everything it finished. Progress is
-//! counted in floating-point work (n³ per run), so the ETA stays honest when sizes grow.
+//! counted in floating-point work (n³ per run), so the ETA stays honest when sizes grow (with
+//! `--reps auto` it is an estimate: a run's count is known only when it stops).
 
 use crate::Second;
 use crate::backend::{self, Backend, BackendKind, DeviceSelection};
@@ -227,7 +228,7 @@ pub fn run(args: &SweepArgs) -> Result<ExitCode, Error> {
     let sizes = parse_sizes(&args.sizes)?;
     let kinds = parse_devices(&args.devices)?;
     let dtypes = parse_dtypes(&args.dtypes)?;
-    plan::check_counts(args.warmup, args.reps)?;
+    let reps = plan::check_counts(args.warmup, &args.reps)?;
     for &kind in &kinds {
         for &dtype in &dtypes {
             plan::check_dtype(kind, dtype)?;
@@ -257,12 +258,16 @@ pub fn run(args: &SweepArgs) -> Result<ExitCode, Error> {
         backends.push((kind, selection, b, t.elapsed().as_secs_f64()));
     }
 
-    let work = |n: usize, reps: u32| (n as u64).pow(3).saturating_mul(u64::from(reps)) / 1_000_000;
-    let total_work: u64 = sizes
-        .iter()
-        .map(|&n| work(n, args.warmup + args.reps))
-        .sum::<u64>()
-        * (kinds.len() * dtypes.len()) as u64;
+    // With --reps auto the count is only known once a run stops: each run is weighted by its
+    // minimum, which keeps the runs' shares in proportion to n³ and the ETA an estimate.
+    let work = |n: usize| {
+        (n as u64)
+            .pow(3)
+            .saturating_mul(u64::from(args.warmup + reps.expected()))
+            / 1_000_000
+    };
+    let total_work: u64 =
+        sizes.iter().map(|&n| work(n)).sum::<u64>() * (kinds.len() * dtypes.len()) as u64;
     let target = if args.quiet {
         ProgressDrawTarget::hidden()
     } else {
@@ -288,7 +293,7 @@ pub fn run(args: &SweepArgs) -> Result<ExitCode, Error> {
                     n,
                     dtype,
                     warmup: args.warmup,
-                    reps: args.reps,
+                    reps,
                     seed,
                     format: Format::Json,
                     results_dir: None,
@@ -346,7 +351,7 @@ pub fn run(args: &SweepArgs) -> Result<ExitCode, Error> {
                     }
                 }
                 runs.push(row);
-                bar.inc(work(n, args.warmup + args.reps));
+                bar.inc(work(n));
             }
         }
     }

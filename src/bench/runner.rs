@@ -1,11 +1,13 @@
-//! The run loop: prepare, generate, warm up, repeat, verify, and assemble the record.
+//! The run loop: prepare, generate, warm up, repeat until [`stopping::decide`] says so, verify,
+//! and assemble the record.
 
 use crate::Second;
-use crate::backend::{Backend, DeviceSelection};
+use crate::backend::{Backend, DeviceSelection, Iteration};
 use crate::bench::Summary;
+use crate::bench::stopping::{self, RunningMedian};
 use crate::error::Error;
-use crate::plan::Plan;
-use crate::record::{ConfigRecord, Phases, RunRecord, SCHEMA_VERSION};
+use crate::plan::{Plan, Reps};
+use crate::record::{ConfigRecord, Phases, Repetitions, RepsMode, RunRecord, SCHEMA_VERSION};
 use crate::verify;
 use std::time::Instant;
 
@@ -30,18 +32,47 @@ pub fn run(
     // The seed script's figure: one generate + matmul + reduce, result on the host.
     let seed_clock = Instant::now();
     let generate_s = backend.generate(plan.seed)?;
-    let mut seed_time_taken_s = 0.0;
-    let total = plan.warmup + plan.reps;
-    let mut iterations = Vec::with_capacity(total as usize);
-    for i in 0..total {
-        iterations.push(backend.iterate()?);
-        if i == 0 {
-            seed_time_taken_s = seed_clock.elapsed().as_secs_f64();
-        }
+    let mut seed_time_taken_s = None;
+    let mut iterations = Vec::with_capacity(plan.warmup as usize + plan.reps.expected() as usize);
+    let mut iterate = |backend: &mut dyn Backend| -> Result<Iteration, Error> {
+        let it = backend.iterate()?;
+        seed_time_taken_s.get_or_insert_with(|| seed_clock.elapsed().as_secs_f64());
+        Ok(it)
+    };
+    for _ in 0..plan.warmup {
+        iterations.push(iterate(backend)?);
     }
+    // Measure until the stopping rule says so: after the count, or (auto) once the median is
+    // precise enough or the budget is spent.
+    let measuring = Instant::now();
+    let mut matmul_times = RunningMedian::default();
+    let stop = loop {
+        let it = iterate(backend)?;
+        if !(it.matmul_s.is_finite() && it.reduce_s.is_finite()) {
+            return Err(Error::Device(
+                "a device timer returned no valid time".into(),
+            ));
+        }
+        matmul_times.push(it.matmul_s);
+        iterations.push(it);
+        let elapsed_s = measuring.elapsed().as_secs_f64();
+        if let Some(stop) = stopping::decide(
+            plan.reps,
+            matmul_times.len(),
+            matmul_times.rel_std_error(),
+            elapsed_s,
+        ) {
+            break stop;
+        }
+    };
+    let repetitions = Repetitions {
+        stop,
+        median_rel_std_error: matmul_times.rel_std_error(),
+        measured_s: measuring.elapsed().as_secs_f64(),
+    };
+    let seed_time_taken_s = seed_time_taken_s.unwrap_or_default();
     let measured = &iterations[plan.warmup as usize..];
-    let samples =
-        |f: fn(&crate::backend::Iteration) -> f64| measured.iter().map(f).collect::<Vec<_>>();
+    let samples = |f: fn(&Iteration) -> f64| measured.iter().map(f).collect::<Vec<_>>();
     let summary = |v: Vec<f64>| {
         Summary::from_samples(&v)
             .ok_or_else(|| Error::Device("a device timer returned no valid time".into()))
@@ -80,7 +111,15 @@ pub fn run(
             n: plan.n,
             dtype: plan.dtype,
             warmup: plan.warmup,
-            reps: plan.reps,
+            reps: matmul_times.len(),
+            reps_mode: match plan.reps {
+                Reps::Fixed(_) => RepsMode::Fixed,
+                Reps::Auto { .. } => RepsMode::Auto,
+            },
+            max_time_s: match plan.reps {
+                Reps::Fixed(_) => None,
+                Reps::Auto { max_time_s } => Some(max_time_s),
+            },
             seed: plan.seed,
             threads,
             cpu_engine,
@@ -102,6 +141,7 @@ pub fn run(
         matmul_tflop_per_s: flop_per_matmul / matmul.median_s.max(f64::MIN_POSITIVE) / 1e12,
         matmul,
         reduce,
+        repetitions: Some(repetitions),
         sum: sums.last().copied().unwrap_or(f64::NAN),
         verification,
     })
@@ -123,7 +163,7 @@ mod tests {
             n,
             dtype,
             warmup,
-            reps,
+            reps: Reps::Fixed(reps),
             seed: 1234,
             format: Format::Json,
             results_dir: None,
@@ -143,6 +183,54 @@ mod tests {
         assert!(r.phases.seed_time_taken_s >= r.phases.generate_s);
         assert_eq!(r.config.seed, 1234);
         assert!((r.sum - r.verification.sum_reference).abs() / r.sum < 1e-5);
+    }
+
+    #[test]
+    fn auto_run_stops_by_the_rule_and_records_why() {
+        let mut p = plan(48, DType::F32, 1, 1);
+        p.reps = Reps::Auto { max_time_s: 0.2 };
+        let mut b = CpuBackend::new(2, CpuEngine::Faer).unwrap();
+        let r = run(&p, &mut b, 0.0, Instant::now(), vec![]).unwrap();
+        let reps = r.repetitions.clone().unwrap();
+        assert_eq!(r.config.reps_mode, RepsMode::Auto);
+        assert_eq!(r.config.max_time_s, Some(0.2));
+        assert_eq!(r.matmul.samples_s.len(), r.config.reps as usize);
+        assert_eq!(r.reduce.samples_s.len(), r.config.reps as usize);
+        assert!(
+            r.config.reps >= stopping::MIN_AUTO_REPS,
+            "{}",
+            r.config.reps
+        );
+        let rse = reps.median_rel_std_error.unwrap();
+        match reps.stop {
+            crate::bench::RepsStop::Converged => assert!(rse <= stopping::TARGET_MEDIAN_RSE),
+            crate::bench::RepsStop::MaxTime => assert!(reps.measured_s >= 0.2),
+            other => panic!("unexpected stop {other:?}"),
+        }
+        // The recorded precision is the one the record's own statistics give.
+        let again = stopping::median_rel_std_error(&r.matmul.samples_s).unwrap();
+        assert!((again - rse).abs() <= 1e-9 * rse, "{again} vs {rse}");
+        assert!(r.verification.passed, "{:?}", r.verification);
+    }
+
+    #[test]
+    fn fixed_run_records_a_count_stop() {
+        let mut b = CpuBackend::new(1, CpuEngine::Faer).unwrap();
+        let r = run(
+            &plan(16, DType::F64, 0, 2),
+            &mut b,
+            0.0,
+            Instant::now(),
+            vec![],
+        )
+        .unwrap();
+        let reps = r.repetitions.unwrap();
+        assert_eq!((r.config.reps, r.config.reps_mode), (2, RepsMode::Fixed));
+        assert_eq!(
+            (reps.stop, r.config.max_time_s),
+            (crate::bench::RepsStop::Count, None)
+        );
+        assert!(reps.measured_s > 0.0);
     }
 
     #[test]

@@ -1,8 +1,9 @@
 use super::Exporter;
 use crate::Second;
-use crate::bench::Summary;
+use crate::bench::{RepsStop, Summary};
 use crate::error::Error;
-use crate::record::RunRecord;
+use crate::plan::MAX_REPS;
+use crate::record::{RepsMode, RunRecord};
 use std::fmt::Write;
 
 /// The report for people: the seed script's three lines first, then the phases.
@@ -25,6 +26,34 @@ fn ms(s: Second) -> String {
         format!("{s:.3} s")
     } else {
         format!("{:.3} ms", s * 1e3)
+    }
+}
+
+/// ` (auto: converged, median ±0.4%)` after the repetition count of a `--reps auto` run;
+/// nothing for a fixed count.
+fn how_reps_ended(r: &RunRecord) -> String {
+    let Some(reps) = &r.repetitions else {
+        return String::new();
+    };
+    if r.config.reps_mode != RepsMode::Auto {
+        return String::new();
+    }
+    let why = match reps.stop {
+        RepsStop::Converged => "converged".to_string(),
+        RepsStop::MaxTime => match r.config.max_time_s {
+            Some(t) => format!("--max-time {t} s spent"),
+            None => "--max-time spent".to_string(),
+        },
+        RepsStop::MaxReps => format!("stopped at {MAX_REPS} repetitions"),
+        RepsStop::Count => "count".to_string(),
+    };
+    match reps.median_rel_std_error {
+        Some(rse) => {
+            let pct = 100.0 * rse;
+            let digits = if pct < 0.1 { 2 } else { 1 };
+            format!(" (auto: {why}, median ±{pct:.digits$}%)")
+        }
+        None => format!(" (auto: {why})"),
     }
 }
 
@@ -76,8 +105,11 @@ impl Exporter for TextExporter {
         let _ = writeln!(out, "C = A·Aᵀ, n = {}, {} · {}", c.n, c.dtype, r.math_mode);
         let _ = writeln!(
             out,
-            "seed {} · {} warm-up + {} measured repetitions",
-            c.seed, c.warmup, c.reps
+            "seed {} · {} warm-up + {} measured repetitions{}",
+            c.seed,
+            c.warmup,
+            c.reps,
+            how_reps_ended(r)
         );
         let _ = writeln!(out);
         let _ = writeln!(
@@ -114,5 +146,68 @@ mod tests {
         assert_eq!(seed_timedelta(8.36), "0:00:08.360000");
         assert_eq!(seed_timedelta(3725.0), "1:02:05");
         assert_eq!(seed_timedelta(-1.0), "0:00:00");
+    }
+
+    fn reference_record() -> RunRecord {
+        let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("results/reference/dev-2core-2026-11-28");
+        crate::record::store::read_all(&[dir]).unwrap().remove(0).1
+    }
+
+    fn reps_line(r: &RunRecord) -> String {
+        let text = String::from_utf8(TextExporter.serialize(r).unwrap()).unwrap();
+        text.lines()
+            .find(|l| l.starts_with("seed "))
+            .unwrap()
+            .to_string()
+    }
+
+    #[test]
+    fn the_repetitions_line_says_how_an_auto_run_ended() {
+        let mut r = reference_record();
+        assert!(
+            reps_line(&r).ends_with("measured repetitions"),
+            "{}",
+            reps_line(&r)
+        );
+        r.config.reps = 37;
+        r.config.reps_mode = RepsMode::Auto;
+        r.config.max_time_s = Some(10.0);
+        let mut reps = crate::record::Repetitions {
+            stop: RepsStop::Converged,
+            median_rel_std_error: Some(0.0041),
+            measured_s: 1.2,
+        };
+        r.repetitions = Some(reps.clone());
+        assert!(
+            reps_line(&r).ends_with("+ 37 measured repetitions (auto: converged, median ±0.4%)"),
+            "{}",
+            reps_line(&r)
+        );
+        reps.stop = RepsStop::MaxTime;
+        reps.median_rel_std_error = Some(0.0234);
+        r.config.max_time_s = Some(0.5);
+        r.repetitions = Some(reps.clone());
+        assert!(
+            reps_line(&r).ends_with("(auto: --max-time 0.5 s spent, median ±2.3%)"),
+            "{}",
+            reps_line(&r)
+        );
+        reps.median_rel_std_error = None;
+        r.config.reps = 1;
+        r.repetitions = Some(reps.clone());
+        assert!(
+            reps_line(&r).ends_with("+ 1 measured repetitions (auto: --max-time 0.5 s spent)"),
+            "{}",
+            reps_line(&r)
+        );
+        reps.stop = RepsStop::MaxReps;
+        reps.median_rel_std_error = Some(0.0004);
+        r.repetitions = Some(reps);
+        assert!(
+            reps_line(&r).ends_with("(auto: stopped at 100000 repetitions, median ±0.04%)"),
+            "{}",
+            reps_line(&r)
+        );
     }
 }

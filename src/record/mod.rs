@@ -7,7 +7,7 @@ pub mod store;
 
 use crate::Second;
 use crate::backend::BackendKind;
-use crate::bench::Summary;
+use crate::bench::{RepsStop, Summary};
 use crate::dtype::DType;
 use crate::host::HostRecord;
 use crate::verify::Verification;
@@ -45,6 +45,10 @@ pub struct RunRecord {
     pub matmul: Summary,
     /// s = Σ C over the measured repetitions.
     pub reduce: Summary,
+    /// How measuring ended and how precise the median is (`None` only in records written
+    /// before matbench recorded it).
+    #[serde(default)]
+    pub repetitions: Option<Repetitions>,
     /// 2·n³ / median matmul time, in 10¹² FLOP/s.
     pub matmul_tflop_per_s: f64,
     /// s from the last repetition.
@@ -64,8 +68,14 @@ pub struct ConfigRecord {
     pub dtype: DType,
     /// Untimed repetitions before measuring.
     pub warmup: u32,
-    /// Measured repetitions.
+    /// Measured repetitions actually run (with `--reps auto`, as many as the rule asked for).
     pub reps: u32,
+    /// `fixed` (`--reps COUNT`) or `auto` (`--reps auto`); `fixed` in older records.
+    #[serde(default)]
+    pub reps_mode: RepsMode,
+    /// `--reps auto` only: the budget of measured repetitions, `--max-time`.
+    #[serde(default)]
+    pub max_time_s: Option<Second>,
     /// Philox seed of A.
     pub seed: u64,
     /// CPU threads (cpu backend).
@@ -74,6 +84,29 @@ pub struct ConfigRecord {
     pub cpu_engine: Option<String>,
     /// CUDA ordinal (cuda backend).
     pub gpu_index: Option<usize>,
+}
+
+/// How the number of measured repetitions was chosen.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RepsMode {
+    /// A count given with `--reps COUNT` (or the default).
+    #[default]
+    Fixed,
+    /// `--reps auto`: until the median is known to ±1%, or `--max-time` or the cap.
+    Auto,
+}
+
+/// How the measured repetitions ended.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Repetitions {
+    /// `count` (fixed), or `converged`, `max_time`, `max_reps` (auto).
+    pub stop: RepsStop,
+    /// Relative standard error of the matmul median, √(π/2)·s/√k / median (0.004 = ±0.4%);
+    /// `None` for a single repetition or a median of 0.
+    pub median_rel_std_error: Option<f64>,
+    /// Wall time of the measured repetitions (what `--max-time` limits).
+    pub measured_s: Second,
 }
 
 /// The device, for the record. GPU-only fields are `null` on the CPU.
@@ -124,4 +157,56 @@ pub struct Phases {
     pub seed_time_taken_s: Second,
     /// From the start of `main` to the end of the run (record writing excluded).
     pub process_s: Second,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::PathBuf;
+
+    /// Every record committed under `results/reference/`, as `store::read_all` reads them.
+    fn reference_records() -> Vec<RunRecord> {
+        let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("results/reference");
+        let mut dirs: Vec<PathBuf> = std::fs::read_dir(&root)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.is_dir())
+            .collect();
+        dirs.sort();
+        store::read_all(&dirs)
+            .unwrap()
+            .into_iter()
+            .map(|(_, r)| r)
+            .collect()
+    }
+
+    #[test]
+    fn reference_records_without_the_repetition_fields_still_read() {
+        let records = reference_records();
+        assert!(records.len() >= 20, "{}", records.len());
+        for r in &records {
+            assert_eq!(r.config.reps_mode, RepsMode::Fixed);
+            assert_eq!(r.config.max_time_s, None);
+            assert_eq!(r.repetitions, None);
+            assert_eq!(r.matmul.samples_s.len(), r.config.reps as usize);
+        }
+    }
+
+    #[test]
+    fn repetition_fields_round_trip_with_their_record_names() {
+        let mut r = reference_records().remove(0);
+        r.config.reps_mode = RepsMode::Auto;
+        r.config.max_time_s = Some(0.5);
+        r.repetitions = Some(Repetitions {
+            stop: RepsStop::MaxTime,
+            median_rel_std_error: Some(0.012),
+            measured_s: 0.51,
+        });
+        let v = serde_json::to_value(&r).unwrap();
+        assert_eq!(v["config"]["reps_mode"], "auto");
+        assert_eq!(v["config"]["max_time_s"], 0.5);
+        assert_eq!(v["repetitions"]["stop"], "max_time");
+        assert_eq!(v["repetitions"]["median_rel_std_error"], 0.012);
+        assert_eq!(serde_json::from_value::<RunRecord>(v).unwrap(), r);
+    }
 }
