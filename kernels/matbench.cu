@@ -14,6 +14,34 @@ typedef unsigned long long u64;
 
 struct alignas(16) f32x4 { float x, y, z, w; };
 struct alignas(16) f64x2 { double x, y; };
+typedef unsigned short u16;
+
+// Half-precision storage as raw bits, converted by hand so that no header is needed and the
+// rounding is exactly IEEE round-to-nearest-even, as the `half` crate does on the CPU.
+struct bf16s { u16 bits; };
+struct f16s { u16 bits; };
+
+__device__ __forceinline__ double to_double(float x) { return (double)x; }
+__device__ __forceinline__ double to_double(double x) { return x; }
+__device__ __forceinline__ double to_double(bf16s x) { return (double)__uint_as_float(((u32)x.bits) << 16); }
+__device__ __forceinline__ double to_double(f16s x) {
+    float f;
+    asm("cvt.f32.f16 %0, %1;" : "=f"(f) : "h"(x.bits));
+    return (double)f;
+}
+// Finite inputs only (ours are in [0, 1)).
+__device__ __forceinline__ bf16s to_bf16(float x) {
+    u32 u = __float_as_uint(x);
+    u += 0x7FFFu + ((u >> 16) & 1u);
+    bf16s r;
+    r.bits = (u16)(u >> 16);
+    return r;
+}
+__device__ __forceinline__ f16s to_f16(float x) {
+    f16s r;
+    asm("cvt.rn.f16.f32 %0, %1;" : "=h"(r.bits) : "f"(x));
+    return r;
+}
 
 // ---------------------------------------------------------------------------------------------
 // Philox4x32-10 (Salmon et al., SC'11; constants and round structure of Random123).
@@ -102,6 +130,26 @@ extern "C" __global__ void philox_uniform_f64(double* __restrict__ out, u64 len,
     }
 }
 
+// A[e] for half-precision storage: the f32 value of element e, rounded to nearest even.
+template <typename H, H (*convert)(float)>
+__device__ void philox_uniform_h16(H* __restrict__ out, u64 len, u64 seed) {
+    u64 blocks = (len + 3) / 4;
+    u64 stride = (u64)gridDim.x * blockDim.x;
+    for (u64 b = (u64)blockIdx.x * blockDim.x + threadIdx.x; b < blocks; b += stride) {
+        philox_out r = philox_block(b, seed);
+        u64 e = b * 4;
+        for (u64 i = 0; i < 4 && e + i < len; ++i) out[e + i] = convert(u32_to_unit_f32(r.v[i]));
+    }
+}
+
+extern "C" __global__ void philox_uniform_bf16(bf16s* out, u64 len, u64 seed) {
+    philox_uniform_h16<bf16s, to_bf16>(out, len, seed);
+}
+
+extern "C" __global__ void philox_uniform_f16(f16s* out, u64 len, u64 seed) {
+    philox_uniform_h16<f16s, to_f16>(out, len, seed);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Block-wide f64 sum (result valid in thread 0). blockDim.x must be a multiple of 32, <= 1024.
 // ---------------------------------------------------------------------------------------------
@@ -174,6 +222,40 @@ extern "C" __global__ void sum_f64_partial(const double* __restrict__ x, u64 len
     if (threadIdx.x == 0) partial[blockIdx.x] = total;
 }
 
+template <typename H>
+__device__ void sum_h16_partial(const H* __restrict__ x, u64 len, double* __restrict__ partial) {
+    // Eight halves (16 bytes) per load.
+    const uint4* x8 = reinterpret_cast<const uint4*>(x);
+    u64 n8 = len / 8;
+    u64 stride = (u64)gridDim.x * blockDim.x;
+    double acc = 0.0;
+    for (u64 i = (u64)blockIdx.x * blockDim.x + threadIdx.x; i < n8; i += stride) {
+        uint4 v = x8[i];
+        u32 w[4] = {v.x, v.y, v.z, v.w};
+        double local = 0.0;
+#pragma unroll
+        for (int k = 0; k < 4; ++k) {
+            H lo, hi;
+            lo.bits = (u16)(w[k] & 0xFFFFu);
+            hi.bits = (u16)(w[k] >> 16);
+            local += to_double(lo) + to_double(hi);
+        }
+        acc += local;
+    }
+    u64 t = (u64)blockIdx.x * blockDim.x + threadIdx.x;
+    if (t < len - n8 * 8) acc += to_double(x[n8 * 8 + t]);
+    double total = block_sum(acc);
+    if (threadIdx.x == 0) partial[blockIdx.x] = total;
+}
+
+extern "C" __global__ void sum_bf16_partial(const bf16s* x, u64 len, double* partial) {
+    sum_h16_partial<bf16s>(x, len, partial);
+}
+
+extern "C" __global__ void sum_f16_partial(const f16s* x, u64 len, double* partial) {
+    sum_h16_partial<f16s>(x, len, partial);
+}
+
 // Pass 2: one block adds the partials in index order.
 extern "C" __global__ void sum_finish(const double* __restrict__ partial, u32 count, double* __restrict__ out) {
     double acc = 0.0;
@@ -195,7 +277,7 @@ __device__ void colsum_partial(const T* __restrict__ a, u32 n, u32 rows_per_chun
     if (r1 > n) r1 = n;
     double acc = 0.0;
 #pragma unroll 8
-    for (u64 r = r0; r < r1; ++r) acc += (double)a[r * n + col];
+    for (u64 r = r0; r < r1; ++r) acc += to_double(a[r * n + col]);
     partial[(u64)blockIdx.y * n + col] = acc;
 }
 
@@ -205,6 +287,14 @@ extern "C" __global__ void colsum_f32_partial(const float* a, u32 n, u32 rows_pe
 
 extern "C" __global__ void colsum_f64_partial(const double* a, u32 n, u32 rows_per_chunk, double* partial) {
     colsum_partial<double>(a, n, rows_per_chunk, partial);
+}
+
+extern "C" __global__ void colsum_bf16_partial(const bf16s* a, u32 n, u32 rows_per_chunk, double* partial) {
+    colsum_partial<bf16s>(a, n, rows_per_chunk, partial);
+}
+
+extern "C" __global__ void colsum_f16_partial(const f16s* a, u32 n, u32 rows_per_chunk, double* partial) {
+    colsum_partial<f16s>(a, n, rows_per_chunk, partial);
 }
 
 // Adds the chunks' partials per column: a block is 32 columns x 8 groups of chunks, so a warp
@@ -252,10 +342,10 @@ __device__ void rowcheck(const T* __restrict__ a, const T* __restrict__ c, u32 n
         double sv[MAX_SAMPLE_ROWS];
 #pragma unroll
         for (int s = 0; s < MAX_SAMPLE_ROWS; ++s)
-            sv[s] = ((u32)s < nrows) ? (double)a[(u64)rows.r[s] * n + k] : 0.0;
+            sv[s] = ((u32)s < nrows) ? to_double(a[(u64)rows.r[s] * n + k]) : 0.0;
 #pragma unroll
         for (int jj = 0; jj < ROWCHECK_J; ++jj) {
-            double v = ((u32)jj < jcount) ? (double)a[(j0 + jj) * n + k] : 0.0;
+            double v = ((u32)jj < jcount) ? to_double(a[(j0 + jj) * n + k]) : 0.0;
 #pragma unroll
             for (int s = 0; s < MAX_SAMPLE_ROWS; ++s) acc[jj][s] += v * sv[s];
         }
@@ -277,7 +367,7 @@ __device__ void rowcheck(const T* __restrict__ a, const T* __restrict__ c, u32 n
         if (jj < jcount && s < nrows) {
             u64 j = j0 + jj;
             out[(u64)s * n + j] = total;
-            out[(u64)(nrows + s) * n + j] = (double)c[(u64)rows.r[s] * n + j];
+            out[(u64)(nrows + s) * n + j] = to_double(c[(u64)rows.r[s] * n + j]);
         }
     }
 }
@@ -288,4 +378,12 @@ extern "C" __global__ void rowcheck_f32(const float* a, const float* c, u32 n, S
 
 extern "C" __global__ void rowcheck_f64(const double* a, const double* c, u32 n, SampleRows rows, u32 nrows, double* out) {
     rowcheck<double>(a, c, n, rows, nrows, out);
+}
+
+extern "C" __global__ void rowcheck_bf16(const bf16s* a, const bf16s* c, u32 n, SampleRows rows, u32 nrows, double* out) {
+    rowcheck<bf16s>(a, c, n, rows, nrows, out);
+}
+
+extern "C" __global__ void rowcheck_f16(const f16s* a, const f16s* c, u32 n, SampleRows rows, u32 nrows, double* out) {
+    rowcheck<f16s>(a, c, n, rows, nrows, out);
 }

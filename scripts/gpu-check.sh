@@ -66,6 +66,9 @@ proc "gpu 1024 f32 (rss)" gpu 1024
 proc "gpu 16384 f32 (rss)" gpu 16384
 proc "gpu 4096 f32" gpu 4096
 proc "gpu 10000 f64" gpu 10000 --dtype f64
+for dt in tf32 bf16 f16; do proc "gpu 10000 $dt" gpu 10000 --dtype $dt; done
+proc "gpu 16384 bf16" gpu 16384 --dtype bf16
+proc "gpu 16384 f16" gpu 16384 --dtype f16
 numpy_ref() { python3 - <<'PY' 2>&1 | tee -a "$OUT/summary.txt"
 import time, numpy as np
 try:
@@ -103,8 +106,11 @@ python3 - <<'PY' 2>&1 | tee -a "$OUT/summary.txt"
 try:
     import torch
     torch.backends.cuda.matmul.allow_tf32 = False
-    for dt, name in ((torch.float32, "f32"), (torch.float64, "f64")):
-        n = 10000
+    for dt, name, n, tf32 in ((torch.float32, "f32", 10000, False), (torch.float64, "f64", 10000, False),
+                              (torch.float32, "tf32", 10000, True), (torch.bfloat16, "bf16", 10000, False),
+                              (torch.float16, "f16", 10000, False), (torch.bfloat16, "bf16", 16384, False),
+                              (torch.float16, "f16", 16384, False)):
+        torch.backends.cuda.matmul.allow_tf32 = tf32
         a = torch.rand(n, n, device="cuda", dtype=dt)
         for _ in range(3): c = a @ a.T
         torch.cuda.synchronize()

@@ -25,6 +25,7 @@ pub mod plan;
 pub mod plot;
 pub mod record;
 pub mod sweep;
+pub mod telemetry;
 pub mod verify;
 
 pub use error::Error;

@@ -111,9 +111,22 @@ impl Verification {
     }
 }
 
-/// Relative tolerance for sums of `n` non-negative products in `dtype` (module docs).
+/// Relative tolerance for sums of `n` non-negative products in `dtype` (module docs): the
+/// accumulation term `16·√n·u` of the accumulating precision (f64 for f64, f32 for the rest),
+/// plus what the dtype rounds outside the accumulation:
+/// - tf32: the tensor cores read A with a 10-bit mantissa, so each product may be off by
+///   2·2⁻¹⁰ relative (truncation, the worst case), and so may their positive sum;
+/// - bf16, f16: A is stored in the dtype, so the f64 reference uses the very same inputs, but C
+///   is rounded to the dtype on output: its unit roundoff (2⁻⁸, 2⁻¹¹).
 pub fn tolerance(dtype: DType, n: usize) -> f64 {
-    16.0 * (n.max(1) as f64).sqrt() * dtype.unit_roundoff()
+    let accumulate = |u: f64| 16.0 * (n.max(1) as f64).sqrt() * u;
+    let u32 = DType::F32.unit_roundoff();
+    match dtype {
+        DType::F32 => accumulate(u32),
+        DType::F64 => accumulate(DType::F64.unit_roundoff()),
+        DType::Tf32 => 2.0 * 2f64.powi(-10) + accumulate(u32),
+        DType::Bf16 | DType::F16 => dtype.unit_roundoff() + accumulate(u32),
+    }
 }
 
 /// The rows to check: the first, the last and two drawn from the seed, without repeats.
@@ -301,6 +314,15 @@ mod tests {
             assert_eq!(*rows.last().unwrap(), n - 1);
         }
         assert_eq!(sample_rows(1000, 1), sample_rows(1000, 1));
+    }
+
+    #[test]
+    fn reduced_precisions_allow_their_rounding_and_no_more() {
+        let n = 10_000;
+        assert!(tolerance(DType::Tf32, n) > 1.9e-3 && tolerance(DType::Tf32, n) < 2.2e-3);
+        assert!(tolerance(DType::Bf16, n) > 3.9e-3 && tolerance(DType::Bf16, n) < 4.1e-3);
+        assert!(tolerance(DType::F16, n) > 4.8e-4 && tolerance(DType::F16, n) < 6.0e-4);
+        assert!(tolerance(DType::F32, n) < tolerance(DType::F16, n));
     }
 
     #[test]

@@ -195,7 +195,7 @@ fn bad_input_gets_one_line_and_a_documented_exit_code() {
             "does not support --dtype bf16",
         ),
         (
-            &["gpu", "64", "--dtype", "f16"],
+            &["cpu", "64", "--dtype", "f16"],
             2,
             "does not support --dtype f16",
         ),

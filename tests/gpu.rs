@@ -28,7 +28,7 @@ fn plan(selection: DeviceSelection, n: usize, dtype: DType, seed: u64) -> Plan {
         n,
         dtype,
         warmup: 1,
-        reps: 3,
+        reps: matbench::plan::Reps::Fixed(3),
         seed,
         format: Format::Json,
         results_dir: None,
@@ -177,5 +177,83 @@ fn gpu_bad_index_and_too_large_matrix_fail_cleanly() {
             .map(|d| d.count())
             .unwrap_or(0),
         0
+    );
+}
+
+#[test]
+fn gpu_half_matrices_are_the_f32_stream_rounded_to_nearest() {
+    require_gpu!("gpu_half_matrices_are_the_f32_stream_rounded_to_nearest");
+    let mut gpu = CudaBackend::new(0).unwrap();
+    for n in [1usize, 3, 1001] {
+        for dtype in [DType::Bf16, DType::F16] {
+            gpu.prepare(n, dtype).unwrap();
+            gpu.generate(77).unwrap();
+            let HostMatrix::Bits16(a) = gpu.download_matrix().unwrap() else {
+                panic!("16-bit storage expected")
+            };
+            assert_eq!(a.len(), n * n);
+            for (i, bits) in a.iter().enumerate() {
+                let x = f32::uniform_at(77, i as u64);
+                let want = match dtype {
+                    DType::Bf16 => half::bf16::from_f32(x).to_bits(),
+                    _ => half::f16::from_f32(x).to_bits(),
+                };
+                assert_eq!(*bits, want, "{dtype} n={n} element {i} (x = {x})");
+            }
+        }
+    }
+}
+
+#[test]
+fn gpu_tensor_core_dtypes_pass_verification() {
+    require_gpu!("gpu_tensor_core_dtypes_pass_verification");
+    let mut gpu = CudaBackend::new(0).unwrap();
+    for dtype in [DType::Tf32, DType::Bf16, DType::F16] {
+        for n in [1usize, 7, 1024, 2049] {
+            let r = matbench::bench::run(
+                &plan(DeviceSelection::Gpu { index: 0 }, n, dtype, 9),
+                &mut gpu,
+                0.0,
+                Instant::now(),
+                vec![],
+            )
+            .unwrap();
+            assert!(r.verification.passed, "{dtype} n={n}: {:?}", r.verification);
+            assert!(r.math_mode.contains("cublasGemmEx"), "{}", r.math_mode);
+            assert_eq!(r.config.dtype, dtype);
+        }
+    }
+}
+
+#[test]
+fn gpu_cli_bf16_run_records_its_compute_type() {
+    require_gpu!("gpu_cli_bf16_run_records_its_compute_type");
+    let out = Command::cargo_bin("matbench")
+        .unwrap()
+        .args([
+            "gpu",
+            "4096",
+            "--dtype",
+            "bf16",
+            "--format",
+            "json",
+            "--no-save",
+            "--reps",
+            "3",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["config"]["dtype"], "bf16");
+    assert_eq!(v["verification"]["passed"], true);
+    let mode = v["math_mode"].as_str().unwrap();
+    assert!(
+        mode.contains("CUDA_R_16BF") && mode.contains("CUBLAS_COMPUTE_32F"),
+        "{mode}"
     );
 }

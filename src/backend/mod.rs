@@ -30,7 +30,8 @@ impl BackendKind {
     /// The dtypes this backend computes today; the plan refuses the others.
     pub fn supported_dtypes(self) -> &'static [DType] {
         match self {
-            BackendKind::Cpu | BackendKind::Cuda => &[DType::F32, DType::F64],
+            BackendKind::Cpu => &[DType::F32, DType::F64],
+            BackendKind::Cuda => &[DType::F32, DType::F64, DType::Tf32, DType::Bf16, DType::F16],
         }
     }
 
@@ -116,6 +117,8 @@ pub enum HostMatrix {
     F32(Vec<f32>),
     /// f64 elements, row-major.
     F64(Vec<f64>),
+    /// bf16 or f16 elements as their 16-bit patterns, row-major.
+    Bits16(Vec<u16>),
 }
 
 /// A device that can run the benchmark. See the module docs for the division of labour.

@@ -16,33 +16,67 @@ use std::sync::Arc;
 /// The source of every kernel, `kernels/matbench.cu`.
 pub const SOURCE: &str = include_str!("../../../kernels/matbench.cu");
 
-/// The loaded kernels.
-pub struct Kernels {
-    pub philox_f32: CudaFunction,
-    pub philox_f64: CudaFunction,
-    pub sum_f32_partial: CudaFunction,
-    pub sum_f64_partial: CudaFunction,
-    pub sum_finish: CudaFunction,
-    pub colsum_f32_partial: CudaFunction,
-    pub colsum_f64_partial: CudaFunction,
-    pub colsum_finish: CudaFunction,
-    pub rowcheck_f32: CudaFunction,
-    pub rowcheck_f64: CudaFunction,
+/// The kernels for one storage type (f32, f64, bf16 or f16).
+pub struct TypedKernels {
+    /// Philox fill of A.
+    pub philox: CudaFunction,
+    /// First pass of Σ C.
+    pub sum_partial: CudaFunction,
+    /// First pass of the column sums of A.
+    pub colsum_partial: CudaFunction,
+    /// Sampled rows of C and their f64 references.
+    pub rowcheck: CudaFunction,
 }
 
+/// The loaded kernels.
+pub struct Kernels {
+    /// f32 storage (f32 and tf32 runs).
+    pub f32: TypedKernels,
+    /// f64 storage.
+    pub f64: TypedKernels,
+    /// bfloat16 storage.
+    pub bf16: TypedKernels,
+    /// IEEE half storage.
+    pub f16: TypedKernels,
+    /// Second pass of Σ C (type-independent: adds f64 partials).
+    pub sum_finish: CudaFunction,
+    /// Second pass of the column sums.
+    pub colsum_finish: CudaFunction,
+}
+
+impl Kernels {
+    /// The kernels for `dtype`'s storage (tf32 runs store f32).
+    pub fn for_dtype(&self, dtype: crate::dtype::DType) -> &TypedKernels {
+        use crate::dtype::DType;
+        match dtype {
+            DType::F32 | DType::Tf32 => &self.f32,
+            DType::F64 => &self.f64,
+            DType::Bf16 => &self.bf16,
+            DType::F16 => &self.f16,
+        }
+    }
+}
+
+/// Storage type suffixes of the typed kernels.
+pub const STORAGE: [&str; 4] = ["f32", "f64", "bf16", "f16"];
+
 /// Names of every kernel the backend loads.
-pub const NAMES: [&str; 10] = [
-    "philox_uniform_f32",
-    "philox_uniform_f64",
-    "sum_f32_partial",
-    "sum_f64_partial",
-    "sum_finish",
-    "colsum_f32_partial",
-    "colsum_f64_partial",
-    "colsum_finish",
-    "rowcheck_f32",
-    "rowcheck_f64",
-];
+pub fn names() -> Vec<String> {
+    let mut out: Vec<String> = STORAGE
+        .iter()
+        .flat_map(|t| {
+            [
+                format!("philox_uniform_{t}"),
+                format!("sum_{t}_partial"),
+                format!("colsum_{t}_partial"),
+                format!("rowcheck_{t}"),
+            ]
+        })
+        .collect();
+    out.push("sum_finish".into());
+    out.push("colsum_finish".into());
+    out
+}
 
 /// What NVRTC produced.
 #[derive(Debug)]
@@ -155,17 +189,21 @@ impl Kernels {
                 .load_function(name)
                 .map_err(|e| Error::Device(format!("kernel {name} not found in the module: {e:?}")))
         };
+        let typed = |t: &str| -> Result<TypedKernels, Error> {
+            Ok(TypedKernels {
+                philox: f(&format!("philox_uniform_{t}"))?,
+                sum_partial: f(&format!("sum_{t}_partial"))?,
+                colsum_partial: f(&format!("colsum_{t}_partial"))?,
+                rowcheck: f(&format!("rowcheck_{t}"))?,
+            })
+        };
         Ok(Kernels {
-            philox_f32: f(NAMES[0])?,
-            philox_f64: f(NAMES[1])?,
-            sum_f32_partial: f(NAMES[2])?,
-            sum_f64_partial: f(NAMES[3])?,
-            sum_finish: f(NAMES[4])?,
-            colsum_f32_partial: f(NAMES[5])?,
-            colsum_f64_partial: f(NAMES[6])?,
-            colsum_finish: f(NAMES[7])?,
-            rowcheck_f32: f(NAMES[8])?,
-            rowcheck_f64: f(NAMES[9])?,
+            f32: typed("f32")?,
+            f64: typed("f64")?,
+            bf16: typed("bf16")?,
+            f16: typed("f16")?,
+            sum_finish: f("sum_finish")?,
+            colsum_finish: f("colsum_finish")?,
         })
     }
 }
@@ -177,7 +215,7 @@ mod tests {
 
     #[test]
     fn every_kernel_the_backend_loads_is_in_the_source() {
-        for name in NAMES {
+        for name in names() {
             assert!(
                 SOURCE.contains(&format!("extern \"C\" __global__ void {name}(")),
                 "{name}"
@@ -212,9 +250,9 @@ mod tests {
             let ptx =
                 compile_ptx(major, minor).unwrap_or_else(|e| panic!("compute_{major}{minor}: {e}"));
             let text = ptx.to_src();
-            for name in NAMES {
+            for name in names() {
                 assert!(
-                    text.contains(name),
+                    text.contains(&name),
                     "{name} missing from the PTX for compute_{major}{minor}"
                 );
             }

@@ -23,6 +23,7 @@ use cudarc::driver::{
     CudaContext, CudaEvent, CudaFunction, CudaSlice, CudaStream, DeviceRepr, DriverError,
     LaunchConfig, PinnedHostSlice, PushKernelArg, ValidAsZeroBits, sys,
 };
+use cudarc::driver::{DevicePtr, DevicePtrMut};
 use kernels::Kernels;
 use launch::{BLOCK, FINISH_BLOCK};
 use std::sync::Arc;
@@ -45,6 +46,8 @@ pub struct CudaBackend {
     state: Option<State>,
 }
 
+/// A and C in the storage type of the run's dtype (tf32 runs store f32; bf16 and f16 runs
+/// store their 16-bit patterns).
 enum Buffers {
     F32 {
         a: CudaSlice<f32>,
@@ -54,10 +57,15 @@ enum Buffers {
         a: CudaSlice<f64>,
         c: CudaSlice<f64>,
     },
+    Half {
+        a: CudaSlice<u16>,
+        c: CudaSlice<u16>,
+    },
 }
 
 struct State {
     n: usize,
+    dtype: DType,
     bufs: Buffers,
     reduce_blocks: u32,
     partial: CudaSlice<f64>,
@@ -277,11 +285,120 @@ fn launch_generate<T>(
         .map_err(driver("launching the generator"))
 }
 
+/// The cuBLAS call for `dtype`: C = A·Aᵀ with the parameters of [`gemm::a_times_a_transposed`].
+/// f32 and f64 use cudarc's typed Sgemm/Dgemm; tf32, bf16 and f16 call cublasGemmEx with the
+/// data and compute types chosen explicitly (what `math_mode` records).
+fn run_gemm(
+    blas: &CudaBlas,
+    stream: &Arc<CudaStream>,
+    dtype: DType,
+    p: &gemm::GemmParams,
+    bufs: &mut Buffers,
+) -> Result<(), Error> {
+    use cudarc::cublas::sys::{cublasComputeType_t, cublasGemmAlgo_t, cudaDataType};
+    let op = |o| match o {
+        gemm::Op::N => cublasOperation_t::CUBLAS_OP_N,
+        gemm::Op::T => cublasOperation_t::CUBLAS_OP_T,
+    };
+    let (transa, transb) = (op(p.transa), op(p.transb));
+    let ex = |a: sys::CUdeviceptr,
+              c: sys::CUdeviceptr,
+              data: cudaDataType,
+              compute: cublasComputeType_t| {
+        let (alpha, beta) = (1f32, 0f32);
+        // SAFETY: A and C are live device buffers of n·n elements of `data`'s type on this
+        // handle's stream; m = n = k = lda = ldb = ldc = n; alpha and beta are f32, the scale
+        // type of CUBLAS_COMPUTE_32F and CUBLAS_COMPUTE_32F_FAST_TF32.
+        unsafe {
+            cudarc::cublas::sys::cublasGemmEx(
+                *blas.handle(),
+                transa,
+                transb,
+                p.m,
+                p.n,
+                p.k,
+                (&alpha as *const f32).cast(),
+                a as *const std::ffi::c_void,
+                data,
+                p.lda,
+                a as *const std::ffi::c_void,
+                data,
+                p.ldb,
+                (&beta as *const f32).cast(),
+                c as *mut std::ffi::c_void,
+                data,
+                p.ldc,
+                compute,
+                cublasGemmAlgo_t::CUBLAS_GEMM_DEFAULT,
+            )
+        }
+        .result()
+        .map_err(cublas("cublasGemmEx"))
+    };
+    match (dtype, bufs) {
+        (DType::F32, Buffers::F32 { a, c }) => {
+            let cfg = GemmConfig {
+                transa,
+                transb,
+                m: p.m,
+                n: p.n,
+                k: p.k,
+                alpha: 1f32,
+                lda: p.lda,
+                ldb: p.ldb,
+                beta: 0f32,
+                ldc: p.ldc,
+            };
+            // SAFETY: A and C each hold n·n elements; m = n = k = lda = ldb = ldc = n.
+            unsafe { blas.gemm(cfg, a, a, c) }.map_err(cublas("cublasSgemm"))
+        }
+        (DType::F64, Buffers::F64 { a, c }) => {
+            let cfg = GemmConfig {
+                transa,
+                transb,
+                m: p.m,
+                n: p.n,
+                k: p.k,
+                alpha: 1f64,
+                lda: p.lda,
+                ldb: p.ldb,
+                beta: 0f64,
+                ldc: p.ldc,
+            };
+            // SAFETY: as above.
+            unsafe { blas.gemm(cfg, a, a, c) }.map_err(cublas("cublasDgemm"))
+        }
+        (DType::Tf32, Buffers::F32 { a, c }) => {
+            let (pa, _ga) = a.device_ptr(stream);
+            let (pc, _gc) = c.device_ptr_mut(stream);
+            ex(
+                pa,
+                pc,
+                cudaDataType::CUDA_R_32F,
+                cublasComputeType_t::CUBLAS_COMPUTE_32F_FAST_TF32,
+            )
+        }
+        (DType::Bf16 | DType::F16, Buffers::Half { a, c }) => {
+            let data = if dtype == DType::Bf16 {
+                cudaDataType::CUDA_R_16BF
+            } else {
+                cudaDataType::CUDA_R_16F
+            };
+            let (pa, _ga) = a.device_ptr(stream);
+            let (pc, _gc) = c.device_ptr_mut(stream);
+            ex(pa, pc, data, cublasComputeType_t::CUBLAS_COMPUTE_32F)
+        }
+        (dtype, _) => Err(Error::Device(format!(
+            "internal: {dtype} run without {dtype} buffers"
+        ))),
+    }
+}
+
 /// Launches s = Σ c into `sum` (two kernels, fixed order).
 #[allow(clippy::too_many_arguments)]
 fn launch_reduce<T>(
     stream: &Arc<CudaStream>,
-    k: &Kernels,
+    finish_fn: &CudaFunction,
     partial_fn: &CudaFunction,
     c: &CudaSlice<T>,
     st_len: u64,
@@ -294,7 +411,7 @@ fn launch_reduce<T>(
     // SAFETY: reads `st_len` elements of `c` (its length), writes `blocks` partials (the buffer
     // holds at least that many); types match (const T*, u64, double*).
     unsafe { b.launch(grid(blocks, BLOCK)) }.map_err(driver("launching the reduction"))?;
-    let mut b = stream.launch_builder(&k.sum_finish);
+    let mut b = stream.launch_builder(finish_fn);
     b.arg(&*partial).arg(&blocks).arg(sum);
     // SAFETY: reads `blocks` partials, writes one double; types match (const double*, u32, double*).
     unsafe { b.launch(grid(1, FINISH_BLOCK)) }
@@ -374,25 +491,26 @@ impl Backend for CudaBackend {
             Ok(v) => format!("; NVIDIA_TF32_OVERRIDE={v} in the environment"),
             Err(_) => String::new(),
         };
-        match dtype {
-            DType::F64 => format!(
-                "fp64: cublasDgemm, CUBLAS_DEFAULT_MATH; kernels {}{override_note}",
-                self.kernel_form
-            ),
-            _ => format!(
-                "fp32: cublasSgemm, CUBLAS_DEFAULT_MATH (true FP32, no TF32 tensor cores); kernels {}{override_note}",
-                self.kernel_form
-            ),
-        }
+        let gemm = match dtype {
+            DType::F32 => {
+                "fp32: cublasSgemm, CUBLAS_DEFAULT_MATH (true FP32, no TF32 tensor cores)"
+            }
+            DType::F64 => "fp64: cublasDgemm, CUBLAS_DEFAULT_MATH",
+            DType::Tf32 => {
+                "tf32: cublasGemmEx, A/B/C CUDA_R_32F, CUBLAS_COMPUTE_32F_FAST_TF32 (TF32 tensor cores, FP32 accumulate), CUBLAS_GEMM_DEFAULT"
+            }
+            DType::Bf16 => {
+                "bf16: cublasGemmEx, A/B/C CUDA_R_16BF, CUBLAS_COMPUTE_32F (tensor cores, FP32 accumulate), CUBLAS_GEMM_DEFAULT"
+            }
+            DType::F16 => {
+                "f16: cublasGemmEx, A/B/C CUDA_R_16F, CUBLAS_COMPUTE_32F (tensor cores, FP32 accumulate), CUBLAS_GEMM_DEFAULT"
+            }
+        };
+        format!("{gemm}; kernels {}{override_note}", self.kernel_form)
     }
 
     fn prepare(&mut self, n: usize, dtype: DType) -> Result<(), Error> {
         self.state = None;
-        if !matches!(dtype, DType::F32 | DType::F64) {
-            return Err(Error::InvalidArgument(format!(
-                "the cuda backend does not compute {dtype} yet; use --dtype f32 or f64"
-            )));
-        }
         let n32 = u32::try_from(n).map_err(|_| {
             Error::InvalidArgument(format!("n = {n} is too large for the GPU kernels"))
         })?;
@@ -430,13 +548,18 @@ impl Backend for CudaBackend {
                 a: self.alloc(len)?,
                 c: self.alloc(len)?,
             },
-            _ => Buffers::F32 {
+            DType::F32 | DType::Tf32 => Buffers::F32 {
+                a: self.alloc(len)?,
+                c: self.alloc(len)?,
+            },
+            DType::Bf16 | DType::F16 => Buffers::Half {
                 a: self.alloc(len)?,
                 c: self.alloc(len)?,
             },
         };
         self.state = Some(State {
             n,
+            dtype,
             bufs,
             reduce_blocks,
             partial: self.alloc(reduce_blocks as usize)?,
@@ -458,15 +581,19 @@ impl Backend for CudaBackend {
             .as_mut()
             .ok_or_else(|| Error::Device("prepare() first".into()))?;
         let len = (st.n * st.n) as u64;
+        let k = self.kernels.for_dtype(st.dtype);
         self.events[0]
             .record(&self.stream)
             .map_err(driver("recording an event"))?;
         match &mut st.bufs {
             Buffers::F32 { a, .. } => {
-                launch_generate(&self.stream, &self.kernels.philox_f32, a, len, seed, 4, sms)?
+                launch_generate(&self.stream, &k.philox, a, len, seed, 4, sms)?
             }
             Buffers::F64 { a, .. } => {
-                launch_generate(&self.stream, &self.kernels.philox_f64, a, len, seed, 2, sms)?
+                launch_generate(&self.stream, &k.philox, a, len, seed, 2, sms)?
+            }
+            Buffers::Half { a, .. } => {
+                launch_generate(&self.stream, &k.philox, a, len, seed, 4, sms)?
             }
         }
         self.record(1)?;
@@ -480,71 +607,47 @@ impl Backend for CudaBackend {
             .as_mut()
             .ok_or_else(|| Error::Device("prepare() first".into()))?;
         let p = gemm::a_times_a_transposed(st.n)?;
-        let op = |o| match o {
-            gemm::Op::N => cublasOperation_t::CUBLAS_OP_N,
-            gemm::Op::T => cublasOperation_t::CUBLAS_OP_T,
-        };
         let len = (st.n * st.n) as u64;
+        let k = self.kernels.for_dtype(st.dtype);
         self.events[0]
             .record(&self.stream)
             .map_err(driver("recording an event"))?;
-        match &mut st.bufs {
-            Buffers::F32 { a, c } => {
-                let cfg = GemmConfig {
-                    transa: op(p.transa),
-                    transb: op(p.transb),
-                    m: p.m,
-                    n: p.n,
-                    k: p.k,
-                    alpha: 1f32,
-                    lda: p.lda,
-                    ldb: p.ldb,
-                    beta: 0f32,
-                    ldc: p.ldc,
-                };
-                // SAFETY: A and C each hold n·n elements; m = n = k = lda = ldb = ldc = n.
-                unsafe { self.blas.gemm(cfg, a, a, c) }.map_err(cublas("cublasSgemm"))?;
-            }
-            Buffers::F64 { a, c } => {
-                let cfg = GemmConfig {
-                    transa: op(p.transa),
-                    transb: op(p.transb),
-                    m: p.m,
-                    n: p.n,
-                    k: p.k,
-                    alpha: 1f64,
-                    lda: p.lda,
-                    ldb: p.ldb,
-                    beta: 0f64,
-                    ldc: p.ldc,
-                };
-                // SAFETY: as above.
-                unsafe { self.blas.gemm(cfg, a, a, c) }.map_err(cublas("cublasDgemm"))?;
-            }
-        }
+        run_gemm(&self.blas, &self.stream, st.dtype, &p, &mut st.bufs)?;
         self.events[1]
             .record(&self.stream)
             .map_err(driver("recording an event"))?;
+        let (partial, sum) = (&mut st.partial, &mut st.sum);
+        let finish = &self.kernels.sum_finish;
         match &st.bufs {
             Buffers::F32 { c, .. } => launch_reduce(
                 &self.stream,
-                &self.kernels,
-                &self.kernels.sum_f32_partial,
+                finish,
+                &k.sum_partial,
                 c,
                 len,
                 st.reduce_blocks,
-                &mut st.partial,
-                &mut st.sum,
+                partial,
+                sum,
             )?,
             Buffers::F64 { c, .. } => launch_reduce(
                 &self.stream,
-                &self.kernels,
-                &self.kernels.sum_f64_partial,
+                finish,
+                &k.sum_partial,
                 c,
                 len,
                 st.reduce_blocks,
-                &mut st.partial,
-                &mut st.sum,
+                partial,
+                sum,
+            )?,
+            Buffers::Half { c, .. } => launch_reduce(
+                &self.stream,
+                finish,
+                &k.sum_partial,
+                c,
+                len,
+                st.reduce_blocks,
+                partial,
+                sum,
             )?,
         }
         self.events[2]
@@ -579,34 +682,48 @@ impl Backend for CudaBackend {
             *slot = r as u32;
         }
         let (n32, nrows) = (n as u32, rows.len() as u32);
-        let k = &self.kernels;
+        let k = self.kernels.for_dtype(st.dtype);
+        let fns = (&k.colsum_partial, &self.kernels.colsum_finish, &k.rowcheck);
+        let (chunks, col_partial, checks) = (st.col_chunks, &mut st.col_partial, &mut st.checks);
         self.events[0]
             .record(&self.stream)
             .map_err(driver("recording an event"))?;
         match &st.bufs {
             Buffers::F32 { a, c } => launch_verify(
                 &self.stream,
-                (&k.colsum_f32_partial, &k.colsum_finish, &k.rowcheck_f32),
+                fns,
                 a,
                 c,
                 n32,
-                st.col_chunks,
-                &mut st.col_partial,
+                chunks,
+                col_partial,
                 sample,
                 nrows,
-                &mut st.checks,
+                checks,
             )?,
             Buffers::F64 { a, c } => launch_verify(
                 &self.stream,
-                (&k.colsum_f64_partial, &k.colsum_finish, &k.rowcheck_f64),
+                fns,
                 a,
                 c,
                 n32,
-                st.col_chunks,
-                &mut st.col_partial,
+                chunks,
+                col_partial,
                 sample,
                 nrows,
-                &mut st.checks,
+                checks,
+            )?,
+            Buffers::Half { a, c } => launch_verify(
+                &self.stream,
+                fns,
+                a,
+                c,
+                n32,
+                chunks,
+                col_partial,
+                sample,
+                nrows,
+                checks,
             )?,
         }
         self.events[1]
@@ -641,25 +758,23 @@ impl Backend for CudaBackend {
         Ok(data)
     }
 
+    fn download_matrix(&mut self) -> Result<HostMatrix, Error> {
+        let st = self.state()?;
+        let copy = driver("copying A");
+        let m = match &st.bufs {
+            Buffers::F32 { a, .. } => HostMatrix::F32(self.stream.clone_dtoh(a).map_err(copy)?),
+            Buffers::F64 { a, .. } => HostMatrix::F64(self.stream.clone_dtoh(a).map_err(copy)?),
+            Buffers::Half { a, .. } => HostMatrix::Bits16(self.stream.clone_dtoh(a).map_err(copy)?),
+        };
+        self.sync()?;
+        Ok(m)
+    }
+
     fn startup_steps(&self) -> Vec<(String, Second)> {
         self.startup_steps
             .iter()
             .map(|(k, v)| (k.to_string(), *v))
             .collect()
-    }
-
-    fn download_matrix(&mut self) -> Result<HostMatrix, Error> {
-        let st = self.state()?;
-        let m = match &st.bufs {
-            Buffers::F32 { a, .. } => {
-                HostMatrix::F32(self.stream.clone_dtoh(a).map_err(driver("copying A"))?)
-            }
-            Buffers::F64 { a, .. } => {
-                HostMatrix::F64(self.stream.clone_dtoh(a).map_err(driver("copying A"))?)
-            }
-        };
-        self.sync()?;
-        Ok(m)
     }
 }
 
