@@ -54,6 +54,12 @@ try:
     steps = p.get("startup_steps_s") or {}
     if steps:
         print("    startup steps: " + ", ".join(f"{k}={s*1e3:.1f}ms" for k, s in steps.items()) + f"; first matmul {v['matmul']['samples_s'][0]*1e3:.1f}ms")
+    t = v.get("telemetry")
+    if t:
+        if t.get("unavailable"):
+            print("    telemetry: " + t["unavailable"])
+        else:
+            print(f"    telemetry: SM {t['sm_clock_mhz']['median']:.0f} MHz (min {t['sm_clock_mhz']['min']:.0f}), {t['temperature_c']['max']:.0f} C max, {t['power_w']['median']:.0f} W median, energy {t.get('energy_j')} J, {t.get('tflop_per_s_per_w') or 0:.3f} TFLOP/s/W, throttled={t['throttled']} {t['throttle_reasons']}")
     vsteps = p.get("verify_steps_s") or {}
     print("    verify steps: " + ", ".join(f"{k}={s*1e3:.3f}ms" for k, s in vsteps.items()))
 except Exception as e:
@@ -95,6 +101,14 @@ proc "cpu 4096 f32 faer #2" cpu 4096 --reps 5
 proc "cpu 4096 f64 faer #2" cpu 4096 --reps 5 --dtype f64
 numpy_ref
 proc "cpu 10000 f32 faer (seed job)" cpu 10000 --reps 3
+gpus=$(nvidia-smi -L | wc -l)
+if [ "$gpus" -ge 2 ]; then
+  for dt in f32 bf16; do
+    log "all $gpus GPUs, $dt, n = 16384:"
+    "$B" gpu 16384 --gpu all --dtype "$dt" --check 2>&1 | tee -a "$OUT/summary.txt"
+    "$B" gpu 16384 --gpu 0 --dtype "$dt" --no-save | grep -E "matmul +[0-9]|TFLOP/s|telemetry" | tee -a "$OUT/summary.txt"
+  done
+fi
 log "sweep for the README chart (records in records.tgz under records/sweep):"
 "$B" sweep --sizes 1024..16384 --devices cpu,gpu --dtypes f32 --reps 3 --warmup 1 --quiet \
   --results-dir "$OUT/records/sweep" 2>&1 | tee -a "$OUT/summary.txt"

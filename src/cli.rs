@@ -212,9 +212,17 @@ pub struct GpuArgs {
     #[command(flatten)]
     pub run: RunArgs,
 
-    /// CUDA ordinal of the GPU to use.
-    #[arg(long, default_value_t = 0, value_name = "INDEX")]
-    pub gpu: usize,
+    /// GPU(s) by CUDA ordinal: an index, a list (`0,1`) or `all`; several run at the same time.
+    #[arg(long, default_value = "0", value_name = "INDEX|LIST|all")]
+    pub gpu: String,
+
+    /// With several GPUs: flag one slower than the fastest by more than this many percent.
+    #[arg(long, default_value_t = 10.0, value_name = "PERCENT")]
+    pub slow_margin: f64,
+
+    /// With several GPUs: exit 7 when one is flagged slow.
+    #[arg(long)]
+    pub check: bool,
 }
 
 /// `matbench cpu`.

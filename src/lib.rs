@@ -20,6 +20,7 @@ pub mod error;
 pub mod export;
 pub mod host;
 pub mod info;
+pub mod multi;
 pub mod philox;
 pub mod plan;
 pub mod plot;

@@ -103,7 +103,14 @@ fn run(cli: Cli, process_start: Instant) -> Result<ExitCode, Error> {
             }
             return matbench::sweep::run(args);
         }
-        Command::Gpu(args) => plan::gpu_plan(args)?,
+        Command::Gpu(args) => {
+            let gpus = matbench::multi::parse_gpus(&args.gpu, backend::cuda::probe::device_count)?;
+            let plan = plan::gpu_plan(args, gpus.first().copied().unwrap_or(0))?;
+            if gpus.len() > 1 {
+                return run_multi(&plan, &gpus, args, process_start);
+            }
+            plan
+        }
         Command::Cpu(args) => plan::cpu_plan(args, matbench::host::cpu_threads())?,
     };
     if let DeviceSelection::Cpu {
@@ -111,9 +118,7 @@ fn run(cli: Cli, process_start: Instant) -> Result<ExitCode, Error> {
         engine: CpuEngine::Matrixmultiply,
     } = plan.selection
     {
-        // SAFETY: no other thread exists yet (no backend, no pool has started), so nothing can
-        // read the environment concurrently. matrixmultiply reads this once, on first use.
-        unsafe { std::env::set_var("MATMUL_NUM_THREADS", threads.to_string()) };
+        set_matmul_threads(threads);
     }
 
     let opened = Instant::now();
@@ -127,27 +132,79 @@ fn run(cli: Cli, process_start: Instant) -> Result<ExitCode, Error> {
 
     print_stdout(&export::for_format(plan.format).serialize(&record)?);
     let mut code = ExitCode::SUCCESS;
-    if let Some(dir) = &plan.results_dir {
-        let bytes = export::JsonExporter.serialize(&record)?;
-        let started = chrono::DateTime::parse_from_rfc3339(&record.started_utc)
-            .map(|t| t.with_timezone(&chrono::Utc))
-            .unwrap_or_else(|_| chrono::Utc::now());
-        let name = record::store::file_name(&record, &started);
-        match record::store::write_new(dir, &name, &bytes) {
-            Ok(path) if plan.format == Format::Text => {
-                print_stdout(format!("  record    {}\n", path.display()).as_bytes())
-            }
-            Ok(path) => eprintln!("matbench: record saved as {}", path.display()),
-            Err(e) => {
-                eprintln!("matbench: error: {e}");
-                code = ExitCode::from(e.exit_code());
-            }
-        }
+    if let Err(e) = save(&record, &plan) {
+        eprintln!("matbench: error: {e}");
+        code = ExitCode::from(e.exit_code());
     }
     if !record.verification.passed {
         let e = Error::VerificationFailed(record.verification.summary_line());
         eprintln!("matbench: error: {e}");
         return Ok(ExitCode::from(e.exit_code()));
+    }
+    Ok(code)
+}
+
+/// Writes the record where the plan says, and tells where (stdout in text mode, else stderr).
+fn save(record: &matbench::record::RunRecord, plan: &plan::Plan) -> Result<(), Error> {
+    let Some(dir) = &plan.results_dir else {
+        return Ok(());
+    };
+    let bytes = export::JsonExporter.serialize(record)?;
+    let started = chrono::DateTime::parse_from_rfc3339(&record.started_utc)
+        .map(|t| t.with_timezone(&chrono::Utc))
+        .unwrap_or_else(|_| chrono::Utc::now());
+    let path = record::store::write_new(dir, &record::store::file_name(record, &started), &bytes)?;
+    if plan.format == Format::Text {
+        print_stdout(format!("  record    {}\n", path.display()).as_bytes());
+    } else {
+        eprintln!("matbench: record saved as {}", path.display());
+    }
+    Ok(())
+}
+
+/// `matbench gpu N --gpu all|LIST`: every GPU at once, a summary, each run recorded.
+fn run_multi(
+    plan: &plan::Plan,
+    gpus: &[usize],
+    args: &matbench::cli::GpuArgs,
+    process_start: Instant,
+) -> Result<ExitCode, Error> {
+    let argv: Vec<String> = std::env::args().collect();
+    let (records, overlap_s) = matbench::multi::run_all(plan, gpus, process_start, &argv)?;
+    let summary = matbench::multi::summarise(&records, args.slow_margin / 100.0, overlap_s);
+    match plan.format {
+        Format::Text => print_stdout(matbench::multi::render(&summary).as_bytes()),
+        Format::Json => {
+            let doc = serde_json::json!({ "summary": summary, "runs": records });
+            let text = serde_json::to_string_pretty(&doc)
+                .map_err(|e| Error::Device(format!("could not encode JSON: {e}")))?;
+            print_stdout(format!("{text}\n").as_bytes());
+        }
+    }
+    let mut code = ExitCode::SUCCESS;
+    for record in &records {
+        if let Err(e) = save(record, plan) {
+            eprintln!("matbench: error: {e}");
+            code = ExitCode::from(e.exit_code());
+        }
+    }
+    if let Some(bad) = records.iter().find(|r| !r.verification.passed) {
+        let e = Error::VerificationFailed(format!(
+            "GPU {}: {}",
+            bad.config.gpu_index.unwrap_or(0),
+            bad.verification.summary_line()
+        ));
+        eprintln!("matbench: error: {e}");
+        return Ok(ExitCode::from(e.exit_code()));
+    }
+    if args.check
+        && let Some(slow) = summary.gpus.iter().find(|g| g.slow)
+    {
+        eprintln!(
+            "matbench: error: GPU {} ran at {:.2} TFLOP/s, more than {}% below the fastest (--check)",
+            slow.index, slow.tflop_per_s, args.slow_margin
+        );
+        return Ok(ExitCode::from(matbench::multi::EXIT_SLOW_GPU));
     }
     Ok(code)
 }

@@ -217,13 +217,16 @@ fn finish(
 }
 
 /// `matbench gpu …` → plan.
-pub fn gpu_plan(args: &GpuArgs) -> Result<Plan, Error> {
+/// `index` is the (first) GPU; `matbench gpu --gpu LIST` plans once and runs the plan on each.
+pub fn gpu_plan(args: &GpuArgs, index: usize) -> Result<Plan, Error> {
     let c = common(&args.run, BackendKind::Cuda)?;
-    Ok(finish(
-        &args.run,
-        DeviceSelection::Gpu { index: args.gpu },
-        c,
-    ))
+    if !(args.slow_margin.is_finite() && (0.0..100.0).contains(&args.slow_margin)) {
+        return Err(Error::InvalidArgument(format!(
+            "--slow-margin must be a percentage from 0 to under 100, got {}",
+            args.slow_margin
+        )));
+    }
+    Ok(finish(&args.run, DeviceSelection::Gpu { index }, c))
 }
 
 /// `matbench cpu …` → plan; `cpu_threads` is the default thread count (all logical CPUs).
@@ -250,7 +253,7 @@ mod tests {
         let cli = Cli::try_parse_from(std::iter::once("matbench").chain(args.iter().copied()))
             .map_err(|e| Error::InvalidArgument(e.to_string()))?;
         match cli.command {
-            Command::Gpu(g) => gpu_plan(&g),
+            Command::Gpu(g) => gpu_plan(&g, 0),
             Command::Cpu(c) => cpu_plan(&c, 8),
             _ => Err(Error::InvalidArgument("not a run".into())),
         }

@@ -257,3 +257,95 @@ fn gpu_cli_bf16_run_records_its_compute_type() {
         "{mode}"
     );
 }
+
+#[test]
+fn gpu_runs_record_telemetry_or_say_why_not() {
+    require_gpu!("gpu_runs_record_telemetry_or_say_why_not");
+    let out = Command::cargo_bin("matbench")
+        .unwrap()
+        .args([
+            "gpu",
+            "8192",
+            "--format",
+            "json",
+            "--no-save",
+            "--reps",
+            "10",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let t = &v["telemetry"];
+    assert!(t.is_object(), "GPU runs carry a telemetry section: {v}");
+    if let Some(why) = t["unavailable"].as_str() {
+        common::skip("gpu_runs_record_telemetry_or_say_why_not (values)", why);
+        return;
+    }
+    assert!(t["samples"].as_u64().unwrap() >= 2);
+    assert!(t["sm_clock_mhz"]["median"].as_f64().unwrap() > 100.0);
+    assert!(t["power_w"]["median"].as_f64().unwrap() > 1.0);
+    assert!(t["tflop_per_s_per_w"].as_f64().unwrap() > 0.0);
+    assert!(t["throttled"].is_boolean());
+}
+
+#[test]
+fn gpu_all_runs_every_gpu_at_the_same_time() {
+    require_gpu!("gpu_all_runs_every_gpu_at_the_same_time");
+    let count = matbench::backend::cuda::probe::device_count().unwrap();
+    if count < 2 {
+        common::skip(
+            "gpu_all_runs_every_gpu_at_the_same_time",
+            "this machine has one GPU (run it on nvidia-h200-x2)",
+        );
+        return;
+    }
+    let out = Command::cargo_bin("matbench")
+        .unwrap()
+        .args([
+            "gpu",
+            "8192",
+            "--gpu",
+            "all",
+            "--format",
+            "json",
+            "--no-save",
+            "--reps",
+            "10",
+            "--check",
+            "--slow-margin",
+            "25",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let gpus = v["summary"]["gpus"].as_array().unwrap();
+    assert_eq!(gpus.len(), count);
+    assert_eq!(v["runs"].as_array().unwrap().len(), count);
+    assert!(
+        v["summary"]["overlap_s"].as_f64().unwrap() > 0.0,
+        "the GPUs' measured repetitions overlapped"
+    );
+    let each: f64 = gpus
+        .iter()
+        .map(|g| g["tflop_per_s"].as_f64().unwrap())
+        .sum();
+    assert!((v["summary"]["aggregate_tflop_per_s"].as_f64().unwrap() - each).abs() < 1e-9);
+    assert!(gpus.iter().all(|g| g["passed"] == true));
+    let uuids: std::collections::BTreeSet<&str> = v["runs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["device"]["uuid"].as_str().unwrap())
+        .collect();
+    assert_eq!(uuids.len(), count, "every run on its own GPU");
+}

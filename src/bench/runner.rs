@@ -44,6 +44,12 @@ pub fn run(
     }
     // Measure until the stopping rule says so: after the count, or (auto) once the median is
     // precise enough or the budget is spent.
+    // GPU runs: sample clocks, power and temperature during the measured repetitions only.
+    let sampler = backend
+        .device()
+        .uuid
+        .clone()
+        .map(|uuid| crate::telemetry::start(&uuid));
     let measuring = Instant::now();
     let mut matmul_times = RunningMedian::default();
     let stop = loop {
@@ -79,6 +85,14 @@ pub fn run(
     };
     let matmul = summary(samples(|i| i.matmul_s))?;
     let reduce = summary(samples(|i| i.reduce_s))?;
+    let n = plan.n as f64;
+    let flop_per_matmul = 2.0 * n * n * n;
+    let matmul_tflop_per_s = flop_per_matmul / matmul.median_s.max(f64::MIN_POSITIVE) / 1e12;
+    let telemetry = match sampler {
+        Some(Ok(s)) => Some(s.finish(matmul_tflop_per_s)),
+        Some(Err(reason)) => Some(crate::telemetry::unavailable(reason)),
+        None => None,
+    };
 
     let verify_clock = Instant::now();
     let rows = verify::sample_rows(plan.n, plan.seed);
@@ -92,8 +106,6 @@ pub fn run(
     verify_steps_s.insert("backend (wall)".into(), backend_s);
     verify_steps_s.insert("compare (host)".into(), verify_s - backend_s);
 
-    let n = plan.n as f64;
-    let flop_per_matmul = 2.0 * n * n * n;
     let (threads, cpu_engine, gpu_index) = match &plan.selection {
         DeviceSelection::Cpu { threads, engine } => {
             (Some(*threads), Some(engine.name().to_string()), None)
@@ -138,12 +150,13 @@ pub fn run(
             seed_time_taken_s,
             process_s: process_start.elapsed().as_secs_f64(),
         },
-        matmul_tflop_per_s: flop_per_matmul / matmul.median_s.max(f64::MIN_POSITIVE) / 1e12,
+        matmul_tflop_per_s,
         matmul,
         reduce,
         repetitions: Some(repetitions),
         sum: sums.last().copied().unwrap_or(f64::NAN),
         verification,
+        telemetry,
     })
 }
 

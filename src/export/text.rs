@@ -132,6 +132,41 @@ impl Exporter for TextExporter {
             r.flop_per_matmul
         );
         let _ = writeln!(out, "  verify    {}", r.verification.summary_line());
+        if let Some(t) = &r.telemetry {
+            let line = match &t.unavailable {
+                Some(why) => format!("none: {why}"),
+                None => format!(
+                    "SM {:.0} MHz (min {:.0}{}), memory {:.0} MHz, {:.0} °C max, {:.0} W median{}{} · {}",
+                    t.sm_clock_mhz.median,
+                    t.sm_clock_mhz.min,
+                    t.sm_clock_max_mhz
+                        .map(|m| format!(", GPU max {m}"))
+                        .unwrap_or_default(),
+                    t.mem_clock_mhz.median,
+                    t.temperature_c.max,
+                    t.power_w.median,
+                    t.energy_j
+                        .map(|e| format!(", {e:.1} J"))
+                        .unwrap_or_default(),
+                    t.tflop_per_s_per_w
+                        .map(|e| format!(", {:.1} GFLOP/s per W", e * 1e3))
+                        .unwrap_or_default(),
+                    if t.throttled {
+                        format!(
+                            "THROTTLED ({})",
+                            if t.throttle_reasons.is_empty() {
+                                "clocks dropped".to_string()
+                            } else {
+                                t.throttle_reasons.join(", ")
+                            }
+                        )
+                    } else {
+                        "not throttled".to_string()
+                    }
+                ),
+            };
+            let _ = writeln!(out, "  telemetry {line}");
+        }
         Ok(out.into_bytes())
     }
 }

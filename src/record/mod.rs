@@ -55,6 +55,10 @@ pub struct RunRecord {
     pub sum: f64,
     /// Whether the answer was right, and by how much.
     pub verification: Verification,
+    /// GPU clocks, temperature, power, energy and throttling during the measured repetitions
+    /// (NVML); `null` for CPU runs and in records made before it existed.
+    #[serde(default)]
+    pub telemetry: Option<crate::telemetry::Telemetry>,
 }
 
 /// The run's parameters after validation.
