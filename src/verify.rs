@@ -117,7 +117,9 @@ impl Verification {
 /// - tf32: the tensor cores read A with a 10-bit mantissa, so each product may be off by
 ///   2·2⁻¹⁰ relative (truncation, the worst case), and so may their positive sum;
 /// - bf16, f16: A is stored in the dtype, so the f64 reference uses the very same inputs, but C
-///   is rounded to the dtype on output: its unit roundoff (2⁻⁸, 2⁻¹¹).
+///   is rounded to the dtype on output, and cuBLAS may round partial results to it too when it
+///   splits the inner dimension (seen on the H200: 2·2⁻⁸ at n = 2049 in bf16); four unit
+///   roundoffs of the dtype (4·2⁻⁸, 4·2⁻¹¹) allow for that and still fail a wrong product.
 pub fn tolerance(dtype: DType, n: usize) -> f64 {
     let accumulate = |u: f64| 16.0 * (n.max(1) as f64).sqrt() * u;
     let u32 = DType::F32.unit_roundoff();
@@ -125,7 +127,7 @@ pub fn tolerance(dtype: DType, n: usize) -> f64 {
         DType::F32 => accumulate(u32),
         DType::F64 => accumulate(DType::F64.unit_roundoff()),
         DType::Tf32 => 2.0 * 2f64.powi(-10) + accumulate(u32),
-        DType::Bf16 | DType::F16 => dtype.unit_roundoff() + accumulate(u32),
+        DType::Bf16 | DType::F16 => 4.0 * dtype.unit_roundoff() + accumulate(u32),
     }
 }
 
@@ -320,8 +322,8 @@ mod tests {
     fn reduced_precisions_allow_their_rounding_and_no_more() {
         let n = 10_000;
         assert!(tolerance(DType::Tf32, n) > 1.9e-3 && tolerance(DType::Tf32, n) < 2.2e-3);
-        assert!(tolerance(DType::Bf16, n) > 3.9e-3 && tolerance(DType::Bf16, n) < 4.1e-3);
-        assert!(tolerance(DType::F16, n) > 4.8e-4 && tolerance(DType::F16, n) < 6.0e-4);
+        assert!(tolerance(DType::Bf16, n) > 1.56e-2 && tolerance(DType::Bf16, n) < 1.58e-2);
+        assert!(tolerance(DType::F16, n) > 1.9e-3 && tolerance(DType::F16, n) < 2.1e-3);
         assert!(tolerance(DType::F32, n) < tolerance(DType::F16, n));
     }
 
