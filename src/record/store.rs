@@ -7,9 +7,17 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// File name for a record: UTC time, host, device, dtype and n, e.g.
-/// `20261128T101500.123Z_myhost_cuda-nvidia-h200_f32_n10000.json`.
+/// `20261128T101500.123Z_myhost_cuda-nvidia-h200-gpu0_f32_n10000.json`.
 pub fn file_name(record: &RunRecord, utc: &chrono::DateTime<chrono::Utc>) -> String {
-    let device = format!("{}-{}", record.config.backend.name(), record.device.name);
+    // The GPU's ordinal keeps the records of a multi-GPU run apart.
+    let device = match record.device.index {
+        Some(index) => format!(
+            "{}-{}-gpu{index}",
+            record.config.backend.name(),
+            record.device.name
+        ),
+        None => format!("{}-{}", record.config.backend.name(), record.device.name),
+    };
     format!(
         "{}_{}_{}_{}_n{}.json",
         utc.format("%Y%m%dT%H%M%S%.3fZ"),
