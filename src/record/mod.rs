@@ -191,9 +191,15 @@ mod tests {
         for r in &records {
             assert_eq!(r.config.reps_mode, RepsMode::Fixed);
             assert_eq!(r.config.max_time_s, None);
-            assert_eq!(r.repetitions, None);
+            if let Some(rep) = &r.repetitions {
+                assert_eq!(rep.stop, RepsStop::Count);
+            }
             assert_eq!(r.matmul.samples_s.len(), r.config.reps as usize);
         }
+        assert!(
+            records.iter().any(|r| r.repetitions.is_none()),
+            "some reference records predate the repetitions field and must still read"
+        );
     }
 
     #[test]
