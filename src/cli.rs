@@ -33,6 +33,25 @@ pub enum Command {
     Plot(PlotArgs),
     /// Convert stored results for CI dashboards (github-action-benchmark, Bencher).
     Export(ExportArgs),
+    /// Many hosts' results side by side, naming the machines slower than the fleet.
+    Report(ReportArgs),
+}
+
+/// `matbench report`.
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// Results files or directories (for example, every node's records of a Kubernetes job).
+    #[arg(required = true, value_name = "RESULTS")]
+    pub results: Vec<PathBuf>,
+    /// A machine more than this many percent below its fleet's median is an outlier.
+    #[arg(long, default_value_t = 10.0, value_name = "PERCENT")]
+    pub margin: f64,
+    /// Report format.
+    #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
+    pub format: ReportFormat,
+    /// Exit 1 when there is an outlier.
+    #[arg(long)]
+    pub check: bool,
 }
 
 /// `matbench compare`.

@@ -42,7 +42,7 @@ pub fn host_record() -> HostRecord {
         .filter(|b| !b.is_empty())
         .unwrap_or_else(|| "unknown CPU".to_string());
     HostRecord {
-        hostname: System::host_name().unwrap_or_else(|_| "unknown-host".to_string()),
+        hostname: hostname(),
         os: System::long_os_version().unwrap_or_else(|_| std::env::consts::OS.to_string()),
         kernel: System::kernel_version().unwrap_or_default(),
         arch: std::env::consts::ARCH.to_string(),
@@ -54,6 +54,16 @@ pub fn host_record() -> HostRecord {
         memory_available_byte: sys.as_ref().map_or(0, |s| s.available_memory()),
         in_container: in_container(),
     }
+}
+
+/// The host's name for records: `MATBENCH_HOSTNAME` when set (in a Kubernetes pod, the node's
+/// name from the downward API, so records name the machine rather than the pod), else the OS's.
+pub fn hostname() -> String {
+    std::env::var("MATBENCH_HOSTNAME")
+        .ok()
+        .filter(|h| !h.trim().is_empty())
+        .or_else(|| System::host_name().ok())
+        .unwrap_or_else(|| "unknown-host".to_string())
 }
 
 /// Memory a new allocation can get now, if the OS tells.

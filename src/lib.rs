@@ -25,6 +25,7 @@ pub mod philox;
 pub mod plan;
 pub mod plot;
 pub mod record;
+pub mod report;
 pub mod sweep;
 pub mod telemetry;
 pub mod verify;

@@ -97,6 +97,7 @@ fn run(cli: Cli, process_start: Instant) -> Result<ExitCode, Error> {
         Command::Compare(args) => return matbench::compare::run(args),
         Command::Export(args) => return matbench::ciexport::run(args),
         Command::Plot(args) => return matbench::plot::run(args),
+        Command::Report(args) => return matbench::report::run(args),
         Command::Sweep(args) => {
             if args.cpu_engine == CpuEngine::Matrixmultiply {
                 set_matmul_threads(args.threads.unwrap_or_else(matbench::host::cpu_threads));

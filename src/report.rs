@@ -1,0 +1,289 @@
+//! `matbench report`: many hosts' records side by side, naming the outliers.
+//!
+//! Records are grouped by benchmark (backend, device model, dtype, n); within a benchmark, by
+//! host (`host.hostname`, which a Kubernetes pod sets to its node's name through
+//! `MATBENCH_HOSTNAME`) and, on the GPU, by GPU ordinal, since one node may carry one slow card.
+//! Each machine's figure is the median TFLOP/s of its runs; the fleet's is the median over
+//! machines. A machine more than `--margin` percent below the fleet median is an outlier and is
+//! named; `--check` turns any outlier into exit 1.
+
+use crate::cli::{ReportArgs, ReportFormat};
+use crate::error::Error;
+use crate::record::RunRecord;
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::fmt::Write;
+use std::process::ExitCode;
+
+/// One machine's figure for one benchmark.
+#[derive(Clone, Debug, Serialize)]
+pub struct Machine {
+    /// Host name.
+    pub host: String,
+    /// GPU ordinal (GPU runs).
+    pub gpu: Option<usize>,
+    /// Runs pooled.
+    pub runs: usize,
+    /// Median of the runs' TFLOP/s.
+    pub tflop_per_s: f64,
+    /// Relative to the fleet median (−0.2 = 20% slower).
+    pub vs_fleet: f64,
+    /// More than the margin below the fleet median.
+    pub outlier: bool,
+}
+
+/// One benchmark across the fleet.
+#[derive(Clone, Debug, Serialize)]
+pub struct Benchmark {
+    /// "cuda NVIDIA H200 bf16 n=16384".
+    pub name: String,
+    /// Median over machines of their TFLOP/s.
+    pub fleet_median_tflop_per_s: f64,
+    /// Every machine, slowest first.
+    pub machines: Vec<Machine>,
+}
+
+/// The report.
+#[derive(Clone, Debug, Serialize)]
+pub struct FleetReport {
+    /// Margin as a fraction (0.10 = 10%).
+    pub margin: f64,
+    /// Every benchmark, by name.
+    pub benchmarks: Vec<Benchmark>,
+    /// "host" or "host GPU i" of every outlier, once each.
+    pub outliers: Vec<String>,
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    let len = v.len();
+    if len == 0 {
+        0.0
+    } else if len % 2 == 1 {
+        v[len / 2]
+    } else {
+        (v[len / 2 - 1] + v[len / 2]) / 2.0
+    }
+}
+
+fn machine_name(host: &str, gpu: Option<usize>) -> String {
+    match gpu {
+        Some(i) => format!("{host} GPU {i}"),
+        None => host.to_string(),
+    }
+}
+
+/// Builds the report; failed verifications are left out (their speed means nothing).
+pub fn build(records: &[RunRecord], margin: f64) -> FleetReport {
+    type Key = (String, String, usize);
+    let mut groups: BTreeMap<Key, BTreeMap<(String, Option<usize>), Vec<f64>>> = BTreeMap::new();
+    for r in records.iter().filter(|r| r.verification.passed) {
+        let name = format!(
+            "{} {} {}",
+            r.config.backend.name(),
+            r.device.name,
+            r.config.dtype
+        );
+        groups
+            .entry((name, r.config.dtype.to_string(), r.config.n))
+            .or_default()
+            .entry((r.host.hostname.clone(), r.config.gpu_index))
+            .or_default()
+            .push(r.matmul_tflop_per_s);
+    }
+    let mut outliers: Vec<String> = Vec::new();
+    let benchmarks = groups
+        .into_iter()
+        .map(|((name, _, n), machines)| {
+            let per_machine: Vec<(String, Option<usize>, usize, f64)> = machines
+                .into_iter()
+                .map(|((host, gpu), v)| (host, gpu, v.len(), median(v)))
+                .collect();
+            let fleet = median(per_machine.iter().map(|m| m.3).collect());
+            let mut machines: Vec<Machine> = per_machine
+                .into_iter()
+                .map(|(host, gpu, runs, t)| {
+                    let vs_fleet = if fleet > 0.0 { t / fleet - 1.0 } else { 0.0 };
+                    Machine {
+                        host,
+                        gpu,
+                        runs,
+                        tflop_per_s: t,
+                        vs_fleet,
+                        outlier: vs_fleet < -margin,
+                    }
+                })
+                .collect();
+            machines.sort_by(|a, b| a.tflop_per_s.total_cmp(&b.tflop_per_s));
+            for m in machines.iter().filter(|m| m.outlier) {
+                let who = machine_name(&m.host, m.gpu);
+                if !outliers.contains(&who) {
+                    outliers.push(who);
+                }
+            }
+            Benchmark {
+                name: format!("{name} n={n}"),
+                fleet_median_tflop_per_s: fleet,
+                machines,
+            }
+        })
+        .collect();
+    FleetReport {
+        margin,
+        benchmarks,
+        outliers,
+    }
+}
+
+/// The report as text or Markdown.
+pub fn render(report: &FleetReport, markdown: bool) -> String {
+    let mut out = String::new();
+    let verdict = if report.outliers.is_empty() {
+        format!(
+            "no outliers (no machine more than {:.0}% below its fleet's median)",
+            report.margin * 100.0
+        )
+    } else {
+        format!(
+            "outliers (more than {:.0}% below the fleet median): {}",
+            report.margin * 100.0,
+            report.outliers.join(", ")
+        )
+    };
+    if markdown {
+        let _ = writeln!(out, "**matbench report: {verdict}**\n");
+        let _ = writeln!(
+            out,
+            "| benchmark | machine | runs | TFLOP/s | vs fleet median | |"
+        );
+        let _ = writeln!(out, "|---|---|---|---|---|---|");
+    } else {
+        let _ = writeln!(out, "matbench report: {verdict}\n");
+    }
+    for b in &report.benchmarks {
+        if !markdown {
+            let _ = writeln!(
+                out,
+                "  {} (fleet median {:.2} TFLOP/s)",
+                b.name, b.fleet_median_tflop_per_s
+            );
+        }
+        for m in &b.machines {
+            let who = machine_name(&m.host, m.gpu);
+            let flag = if m.outlier { "OUTLIER" } else { "" };
+            if markdown {
+                let _ = writeln!(
+                    out,
+                    "| {} | {} | {} | {:.2} | {:+.1}% | {} |",
+                    b.name,
+                    who.replace('|', "\\|"),
+                    m.runs,
+                    m.tflop_per_s,
+                    m.vs_fleet * 100.0,
+                    flag
+                );
+            } else {
+                let _ = writeln!(
+                    out,
+                    "    {who:<32} {:>3} runs {:>10.2} TFLOP/s {:>+7.1}%  {flag}",
+                    m.runs,
+                    m.tflop_per_s,
+                    m.vs_fleet * 100.0
+                );
+            }
+        }
+    }
+    out
+}
+
+/// Runs `matbench report`.
+pub fn run(args: &ReportArgs) -> Result<ExitCode, Error> {
+    if !(args.margin.is_finite() && (0.0..100.0).contains(&args.margin)) {
+        return Err(Error::InvalidArgument(format!(
+            "--margin must be a percentage from 0 to under 100, got {}",
+            args.margin
+        )));
+    }
+    let records: Vec<RunRecord> = crate::record::store::read_all(&args.results)?
+        .into_iter()
+        .map(|(_, r)| r)
+        .collect();
+    let report = build(&records, args.margin / 100.0);
+    if report.benchmarks.is_empty() {
+        return Err(Error::InvalidArgument(
+            "no verified runs to report on".into(),
+        ));
+    }
+    let text = match args.format {
+        ReportFormat::Text => render(&report, false),
+        ReportFormat::Markdown => render(&report, true),
+        ReportFormat::Json => {
+            serde_json::to_string_pretty(&report)
+                .map_err(|e| Error::Device(format!("could not encode JSON: {e}")))?
+                + "\n"
+        }
+    };
+    print!("{text}");
+    Ok(if args.check && !report.outliers.is_empty() {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fleet() -> Vec<RunRecord> {
+        let base = crate::record::store::read_all(&[std::path::PathBuf::from(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/results/reference/h200-2026-11-28"
+        ))])
+        .unwrap()
+        .into_iter()
+        .map(|(_, r)| r)
+        .find(|r| r.config.n == 4096 && r.config.backend == crate::backend::BackendKind::Cuda)
+        .unwrap();
+        [
+            ("node-a", 50.0),
+            ("node-b", 51.0),
+            ("node-c", 49.5),
+            ("node-d", 38.0),
+        ]
+        .into_iter()
+        .map(|(host, t)| {
+            let mut r = base.clone();
+            r.host.hostname = host.into();
+            r.matmul_tflop_per_s = t;
+            r
+        })
+        .collect()
+    }
+
+    #[test]
+    fn the_slow_node_is_named() {
+        let report = build(&fleet(), 0.10);
+        assert_eq!(report.outliers, vec!["node-d GPU 0".to_string()]);
+        let b = &report.benchmarks[0];
+        assert_eq!(b.machines.len(), 4);
+        assert_eq!(b.machines[0].host, "node-d", "slowest first");
+        assert!((b.fleet_median_tflop_per_s - 49.75).abs() < 1e-9);
+        let text = render(&report, false);
+        assert!(
+            text.contains("outliers") && text.contains("node-d GPU 0") && text.contains("OUTLIER"),
+            "{text}"
+        );
+        assert!(render(&report, true).starts_with("**matbench report: outliers"));
+    }
+
+    #[test]
+    fn a_wide_margin_names_nobody_and_failed_runs_are_left_out() {
+        assert!(build(&fleet(), 0.30).outliers.is_empty());
+        let mut records = fleet();
+        records[3].verification.passed = false;
+        let report = build(&records, 0.10);
+        assert!(report.outliers.is_empty());
+        assert_eq!(report.benchmarks[0].machines.len(), 3);
+    }
+}
