@@ -75,8 +75,10 @@ fn machine_name(host: &str, gpu: Option<usize>) -> String {
 
 /// Builds the report; failed verifications are left out (their speed means nothing).
 pub fn build(records: &[RunRecord], margin: f64) -> FleetReport {
+    // benchmark (name, dtype, n) → machine (host, GPU) → the runs' TFLOP/s
     type Key = (String, String, usize);
-    let mut groups: BTreeMap<Key, BTreeMap<(String, Option<usize>), Vec<f64>>> = BTreeMap::new();
+    type Machines = BTreeMap<(String, Option<usize>), Vec<f64>>;
+    let mut groups: BTreeMap<Key, Machines> = BTreeMap::new();
     for r in records.iter().filter(|r| r.verification.passed) {
         let name = format!(
             "{} {} {}",
