@@ -256,6 +256,26 @@ extern "C" __global__ void sum_f16_partial(const f16s* x, u64 len, double* parti
     sum_h16_partial<f16s>(x, len, partial);
 }
 
+// --op syrk: only the row-major upper triangle of C (j >= r) is computed. s = 2·(strictly
+// above the diagonal) + diagonal. One block per row r writes partial[r]; sum_finish adds them.
+template <typename T>
+__device__ void sum_upper_partial(const T* __restrict__ c, u32 n, double* __restrict__ partial) {
+    u64 r = blockIdx.x;
+    const T* row = c + r * n;
+    double acc = 0.0;
+    for (u64 j = r + 1 + threadIdx.x; j < n; j += blockDim.x) acc += to_double(row[j]);
+    double total = block_sum(2.0 * acc);
+    if (threadIdx.x == 0) partial[r] = total + to_double(row[r]);
+}
+
+extern "C" __global__ void sum_upper_f32_partial(const float* c, u32 n, double* partial) {
+    sum_upper_partial<float>(c, n, partial);
+}
+
+extern "C" __global__ void sum_upper_f64_partial(const double* c, u32 n, double* partial) {
+    sum_upper_partial<double>(c, n, partial);
+}
+
 // Pass 2: one block adds the partials in index order.
 extern "C" __global__ void sum_finish(const double* __restrict__ partial, u32 count, double* __restrict__ out) {
     double acc = 0.0;
@@ -329,7 +349,7 @@ extern "C" __global__ void colsum_finish(const double* __restrict__ partial, u32
 struct SampleRows { u32 r[MAX_SAMPLE_ROWS]; };
 
 template <typename T>
-__device__ void rowcheck(const T* __restrict__ a, const T* __restrict__ c, u32 n, SampleRows rows, u32 nrows, double* __restrict__ out) {
+__device__ void rowcheck(const T* __restrict__ a, const T* __restrict__ c, u32 n, SampleRows rows, u32 nrows, u32 upper, double* __restrict__ out) {
     __shared__ double totals[32][ROWCHECK_J * MAX_SAMPLE_ROWS];
     u64 j0 = (u64)blockIdx.x * ROWCHECK_J;
     u32 jcount = (u32)((n - j0) < ROWCHECK_J ? (n - j0) : ROWCHECK_J);
@@ -367,23 +387,26 @@ __device__ void rowcheck(const T* __restrict__ a, const T* __restrict__ c, u32 n
         if (jj < jcount && s < nrows) {
             u64 j = j0 + jj;
             out[(u64)s * n + j] = total;
-            out[(u64)(nrows + s) * n + j] = to_double(c[(u64)rows.r[s] * n + j]);
+            // upper: only j >= r of row r exists; C is symmetric, so C[r, j] = C[j, r] otherwise.
+            u64 r = rows.r[s];
+            u64 at = (upper && j < r) ? j * n + r : r * n + j;
+            out[(u64)(nrows + s) * n + j] = to_double(c[at]);
         }
     }
 }
 
-extern "C" __global__ void rowcheck_f32(const float* a, const float* c, u32 n, SampleRows rows, u32 nrows, double* out) {
-    rowcheck<float>(a, c, n, rows, nrows, out);
+extern "C" __global__ void rowcheck_f32(const float* a, const float* c, u32 n, SampleRows rows, u32 nrows, u32 upper, double* out) {
+    rowcheck<float>(a, c, n, rows, nrows, upper, out);
 }
 
-extern "C" __global__ void rowcheck_f64(const double* a, const double* c, u32 n, SampleRows rows, u32 nrows, double* out) {
-    rowcheck<double>(a, c, n, rows, nrows, out);
+extern "C" __global__ void rowcheck_f64(const double* a, const double* c, u32 n, SampleRows rows, u32 nrows, u32 upper, double* out) {
+    rowcheck<double>(a, c, n, rows, nrows, upper, out);
 }
 
-extern "C" __global__ void rowcheck_bf16(const bf16s* a, const bf16s* c, u32 n, SampleRows rows, u32 nrows, double* out) {
-    rowcheck<bf16s>(a, c, n, rows, nrows, out);
+extern "C" __global__ void rowcheck_bf16(const bf16s* a, const bf16s* c, u32 n, SampleRows rows, u32 nrows, u32 upper, double* out) {
+    rowcheck<bf16s>(a, c, n, rows, nrows, upper, out);
 }
 
-extern "C" __global__ void rowcheck_f16(const f16s* a, const f16s* c, u32 n, SampleRows rows, u32 nrows, double* out) {
-    rowcheck<f16s>(a, c, n, rows, nrows, out);
+extern "C" __global__ void rowcheck_f16(const f16s* a, const f16s* c, u32 n, SampleRows rows, u32 nrows, u32 upper, double* out) {
+    rowcheck<f16s>(a, c, n, rows, nrows, upper, out);
 }

@@ -48,7 +48,7 @@ try:
     p = v["phases"]
     print(f"{label}: rc={r.returncode} wall={wall:.3f}s rss={rss:.0f}MB startup={p['startup_s']*1e3:.1f}ms "
           f"generate={p['generate_s']*1e3:.3f}ms matmul_median={v['matmul']['median_s']*1e3:.3f}ms "
-          f"({v['matmul_tflop_per_s']:.1f} TFLOP/s) reduce_median={v['reduce']['median_s']*1e3:.4f}ms "
+          f"({v['matmul_tflop_per_s']:.1f} TFLOP/s, GEMM-equiv {v.get('matmul_gemm_equivalent_tflop_per_s', 0):.1f}) reduce_median={v['reduce']['median_s']*1e3:.4f}ms "
           f"verify={p['verify_s']*1e3:.3f}ms seed_time={p['seed_time_taken_s']:.4f}s process={p['process_s']:.3f}s "
           f"pass={v['verification']['passed']} sum_err={v['verification']['sum_rel_error']:.2e} elem_err={v['verification']['max_element_rel_error']:.2e}")
     steps = p.get("startup_steps_s") or {}
@@ -75,6 +75,8 @@ proc "gpu 10000 f64" gpu 10000 --dtype f64
 for dt in tf32 bf16 f16; do proc "gpu 10000 $dt" gpu 10000 --dtype $dt; done
 proc "gpu 16384 bf16" gpu 16384 --dtype bf16
 proc "gpu 16384 f16" gpu 16384 --dtype f16
+proc "gpu 10000 f32 syrk" gpu 10000 --op syrk
+proc "gpu 10000 f64 syrk" gpu 10000 --op syrk --dtype f64
 numpy_ref() { python3 - <<'PY' 2>&1 | tee -a "$OUT/summary.txt"
 import time, numpy as np
 try:
@@ -96,6 +98,7 @@ PY
 numpy_ref
 proc "cpu 4096 f32 faer" cpu 4096 --reps 5
 proc "cpu 4096 f64 faer" cpu 4096 --reps 5 --dtype f64
+proc "cpu 4096 f32 faer syrk" cpu 4096 --reps 5 --op syrk
 proc "cpu 4096 f32 matrixmultiply" cpu 4096 --reps 3 --cpu-engine matrixmultiply
 proc "cpu 4096 f32 faer #2" cpu 4096 --reps 5
 proc "cpu 4096 f64 faer #2" cpu 4096 --reps 5 --dtype f64

@@ -170,6 +170,10 @@ pub struct RunArgs {
     #[arg(value_name = "N", allow_hyphen_values = true)]
     pub size: String,
 
+    /// The product: the full GEMM (default), or the symmetric rank-k update (one triangle).
+    #[arg(long, value_enum, default_value_t = crate::backend::MatOp::Gemm)]
+    pub op: crate::backend::MatOp,
+
     /// Element type (tf32, bf16 and f16 are not supported yet and are refused).
     #[arg(long, value_enum, default_value_t = DType::F32)]
     pub dtype: DType,

@@ -55,6 +55,8 @@ pub struct Plan {
     pub n: usize,
     /// Element type (supported by the selected backend).
     pub dtype: DType,
+    /// GEMM or SYRK.
+    pub op: crate::backend::MatOp,
     /// Untimed repetitions.
     pub warmup: u32,
     /// Measured repetitions: a count, or automatic.
@@ -195,6 +197,12 @@ pub fn seed_or_fresh(seed: Option<u64>) -> Result<u64, Error> {
 fn common(run: &RunArgs, kind: BackendKind) -> Result<(usize, u32, Reps, u64), Error> {
     let n = parse_size(&run.size)?;
     check_dtype(kind, run.dtype)?;
+    if run.op == crate::backend::MatOp::Syrk && !matches!(run.dtype, DType::F32 | DType::F64) {
+        return Err(Error::InvalidArgument(format!(
+            "--op syrk runs in f32 or f64 (cuBLAS has no real {} SYRK); use --op gemm for --dtype {}",
+            run.dtype, run.dtype
+        )));
+    }
     let reps = check_counts(run.warmup, &run.reps)?;
     Ok((n, run.warmup, reps, seed_or_fresh(run.seed)?))
 }
@@ -208,6 +216,7 @@ fn finish(
         selection,
         n,
         dtype: run.dtype,
+        op: run.op,
         warmup,
         reps,
         seed,

@@ -292,6 +292,7 @@ pub fn run(args: &SweepArgs) -> Result<ExitCode, Error> {
                     selection: selection.clone(),
                     n,
                     dtype,
+                    op: crate::backend::MatOp::Gemm,
                     warmup: args.warmup,
                     reps,
                     seed,

@@ -281,3 +281,50 @@ fn help_and_version_exit_zero() {
         .success()
         .stdout(predicate::str::contains(env!("CARGO_PKG_VERSION")));
 }
+
+#[test]
+fn syrk_computes_one_triangle_and_reports_both_rates() {
+    let gemm = json_run(&["cpu", "96", "--seed", "4", "--reps", "2"]);
+    let syrk = json_run(&["cpu", "96", "--seed", "4", "--reps", "2", "--op", "syrk"]);
+    assert_eq!(syrk["config"]["op"], "syrk");
+    assert_eq!(gemm["config"]["op"], "gemm");
+    assert_eq!(syrk["verification"]["passed"], true);
+    assert_eq!(
+        syrk["verification"]["sum_reference"],
+        gemm["verification"]["sum_reference"]
+    );
+    let real = syrk["matmul_tflop_per_s"].as_f64().unwrap();
+    let equivalent = syrk["matmul_gemm_equivalent_tflop_per_s"].as_f64().unwrap();
+    assert!(
+        (equivalent / real - 2.0 * 96.0 / 97.0).abs() < 1e-9,
+        "{equivalent} / {real}"
+    );
+    assert_eq!(
+        syrk["flop_per_matmul"].as_f64().unwrap(),
+        96.0 * 96.0 * 97.0
+    );
+    assert!(syrk["math_mode"].as_str().unwrap().contains("SYRK"));
+    let dir = tempfile::tempdir().unwrap();
+    for (args, needle) in [
+        (
+            &[
+                "cpu",
+                "64",
+                "--op",
+                "syrk",
+                "--cpu-engine",
+                "matrixmultiply",
+            ][..],
+            "needs --cpu-engine faer",
+        ),
+        (
+            &["gpu", "64", "--op", "syrk", "--dtype", "bf16"][..],
+            "runs in f32 or f64",
+        ),
+    ] {
+        let out = matbench(dir.path()).args(args).output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains(needle) && err.lines().count() == 1, "{err}");
+    }
+}

@@ -27,6 +27,7 @@ fn plan(selection: DeviceSelection, n: usize, dtype: DType, seed: u64) -> Plan {
         selection,
         n,
         dtype,
+        op: matbench::backend::MatOp::Gemm,
         warmup: 1,
         reps: matbench::plan::Reps::Fixed(3),
         seed,
@@ -348,4 +349,48 @@ fn gpu_all_runs_every_gpu_at_the_same_time() {
         .map(|r| r["device"]["uuid"].as_str().unwrap())
         .collect();
     assert_eq!(uuids.len(), count, "every run on its own GPU");
+}
+
+#[test]
+fn gpu_syrk_matches_the_cpu_and_passes_verification() {
+    require_gpu!("gpu_syrk_matches_the_cpu_and_passes_verification");
+    use matbench::backend::MatOp;
+    for (n, dtype) in [
+        (1usize, DType::F32),
+        (7, DType::F64),
+        (1000, DType::F32),
+        (2049, DType::F64),
+    ] {
+        let mut p = plan(DeviceSelection::Gpu { index: 0 }, n, dtype, 21);
+        p.op = MatOp::Syrk;
+        let mut gpu = CudaBackend::new(0).unwrap();
+        let g = matbench::bench::run(&p, &mut gpu, 0.0, Instant::now(), vec![]).unwrap();
+        let mut q = plan(
+            DeviceSelection::Cpu {
+                threads: 4,
+                engine: CpuEngine::Faer,
+            },
+            n,
+            dtype,
+            21,
+        );
+        q.op = MatOp::Syrk;
+        let mut cpu = CpuBackend::new(4, CpuEngine::Faer).unwrap();
+        let c = matbench::bench::run(&q, &mut cpu, 0.0, Instant::now(), vec![]).unwrap();
+        assert!(
+            g.verification.passed,
+            "gpu syrk n={n} {dtype}: {:?}",
+            g.verification
+        );
+        assert!(
+            c.verification.passed,
+            "cpu syrk n={n} {dtype}: {:?}",
+            c.verification
+        );
+        assert!(g.math_mode.contains("syrk"), "{}", g.math_mode);
+        assert!(
+            (g.sum - c.sum).abs() <= 2.0 * g.verification.sum_tolerance * c.sum,
+            "n={n} {dtype}"
+        );
+    }
 }

@@ -7,7 +7,7 @@
 
 use crate::Second;
 use crate::backend::{
-    Backend, BackendKind, CpuEngine, HostMatrix, Iteration, format_byte, matrices_byte,
+    Backend, BackendKind, CpuEngine, HostMatrix, Iteration, MatOp, format_byte, matrices_byte,
 };
 use crate::dtype::DType;
 use crate::error::Error;
@@ -25,6 +25,7 @@ pub struct CpuBackend {
     pool: rayon::ThreadPool,
     threads: usize,
     engine: CpuEngine,
+    op: MatOp,
     device: DeviceRecord,
     state: Option<Matrices>,
 }
@@ -36,6 +37,8 @@ enum Matrices {
 
 struct State<T> {
     n: usize,
+    /// GEMM, or SYRK (only the row-major upper triangle of C is computed).
+    op: MatOp,
     a: Vec<T>,
     c: Vec<T>,
     /// Verification results, flat (see [`VerificationData::from_flat`]).
@@ -84,6 +87,7 @@ impl CpuBackend {
             pool,
             threads,
             engine,
+            op: MatOp::Gemm,
             device,
             state: None,
         })
@@ -127,6 +131,24 @@ fn generate<T: Element>(s: &mut State<T>, seed: u64) {
 
 fn matmul<T: Element>(s: &mut State<T>, engine: CpuEngine, threads: usize) {
     let n = s.n;
+    if s.op == MatOp::Syrk {
+        // The upper triangle of C (j ≥ i), as cuBLAS's SYRK fills it on the GPU: half the work.
+        let a = faer::MatRef::from_row_major_slice(&s.a, n, n);
+        let c = faer::MatMut::from_row_major_slice_mut(&mut s.c, n, n);
+        use faer::linalg::matmul::triangular::{BlockStructure, matmul as tri};
+        tri(
+            c,
+            BlockStructure::TriangularUpper,
+            faer::Accum::Replace,
+            a,
+            BlockStructure::Rectangular,
+            a.transpose(),
+            BlockStructure::Rectangular,
+            T::ONE,
+            faer::Par::rayon(threads),
+        );
+        return;
+    }
     match engine {
         CpuEngine::Faer => {
             let a = faer::MatRef::from_row_major_slice(&s.a, n, n);
@@ -156,6 +178,19 @@ fn matmul<T: Element>(s: &mut State<T>, engine: CpuEngine, threads: usize) {
 /// Σ C in f64: eight accumulators per task (the loop is memory-bound, this keeps it so), task
 /// partials added in index order so the result does not depend on scheduling.
 fn reduce<T: Element>(s: &State<T>) -> f64 {
+    if s.op == MatOp::Syrk {
+        // 2·(strictly above the diagonal) + diagonal, one partial per row, in row order.
+        let n = s.n;
+        let partials: Vec<f64> =
+            s.c.par_chunks(n.max(1))
+                .enumerate()
+                .map(|(r, row)| {
+                    let above: f64 = row[r + 1..].iter().map(|&v| v.into()).sum();
+                    2.0 * above + row[r].into()
+                })
+                .collect();
+        return partials.iter().sum();
+    }
     let partials: Vec<f64> =
         s.c.par_chunks(ROWS_PER_TASK * s.n.max(1))
             .map(|part| {
@@ -211,11 +246,14 @@ fn fill_checks<T: Element>(s: &mut State<T>, rows: &[usize]) {
                     .map(|(&x, &y)| x.into() * y.into())
                     .sum::<f64>();
             });
-        for (out, &v) in computed[k * n..(k + 1) * n]
-            .iter_mut()
-            .zip(&s.c[r * n..(r + 1) * n])
-        {
-            *out = v.into();
+        for (j, out) in computed[k * n..(k + 1) * n].iter_mut().enumerate() {
+            // SYRK wrote only j ≥ r of row r; C is symmetric, so C[r, j] = C[j, r] below.
+            let at = if s.op == MatOp::Syrk && j < r {
+                j * n + r
+            } else {
+                r * n + j
+            };
+            *out = s.c[at].into();
         }
     }
 }
@@ -229,8 +267,23 @@ impl Backend for CpuBackend {
         &self.device
     }
 
+    fn set_op(&mut self, op: MatOp) -> Result<(), Error> {
+        if op == MatOp::Syrk && self.engine == CpuEngine::Matrixmultiply {
+            return Err(Error::InvalidArgument(
+                "--op syrk needs --cpu-engine faer (matrixmultiply has no triangular product)"
+                    .into(),
+            ));
+        }
+        self.op = op;
+        Ok(())
+    }
+
     fn math_mode(&self, dtype: DType) -> String {
         let (call, bits) = match self.engine {
+            CpuEngine::Faer if self.op == MatOp::Syrk => (
+                "faer::linalg::matmul::triangular::matmul (SYRK, upper triangle)",
+                "SIMD FMA",
+            ),
             CpuEngine::Faer => ("faer::linalg::matmul::matmul", "SIMD FMA"),
             CpuEngine::Matrixmultiply => ("ndarray general_mat_mul (matrixmultiply)", "SIMD"),
         };
@@ -255,12 +308,14 @@ impl Backend for CpuBackend {
         self.state = Some(match dtype {
             DType::F32 => Matrices::F32(State {
                 n,
+                op: self.op,
                 a: alloc(len)?,
                 c: alloc(len)?,
                 checks: alloc(flat_len(n))?,
             }),
             DType::F64 => Matrices::F64(State {
                 n,
+                op: self.op,
                 a: alloc(len)?,
                 c: alloc(len)?,
                 checks: alloc(flat_len(n))?,

@@ -52,6 +52,39 @@ impl BackendKind {
     }
 }
 
+/// Which product computes C = A·Aᵀ.
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize, clap::ValueEnum,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum MatOp {
+    /// The full GEMM, as the original benchmark ran: 2·n³ FLOP.
+    #[default]
+    Gemm,
+    /// The symmetric rank-k update: only one triangle of C is computed (n³ FLOP), and
+    /// s = 2·(strict triangle) + diagonal. f32 and f64 only.
+    Syrk,
+}
+
+impl MatOp {
+    /// Lowercase name used in records.
+    pub fn name(self) -> &'static str {
+        match self {
+            MatOp::Gemm => "gemm",
+            MatOp::Syrk => "syrk",
+        }
+    }
+
+    /// Floating-point operations of one product for n (SYRK: n²·(n + 1)).
+    pub fn flop(self, n: usize) -> f64 {
+        let n = n as f64;
+        match self {
+            MatOp::Gemm => 2.0 * n * n * n,
+            MatOp::Syrk => n * n * (n + 1.0),
+        }
+    }
+}
+
 /// The GEMM library used by the CPU backend.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
@@ -135,6 +168,17 @@ pub trait Backend {
     /// Checks that an n×n problem in `dtype` fits in free memory, then allocates it. On error
     /// nothing stays allocated and the message says how much is needed and how much is free.
     fn prepare(&mut self, n: usize, dtype: DType) -> Result<(), Error>;
+
+    /// Chooses the product for the next `prepare` (GEMM unless told otherwise). A backend that
+    /// cannot compute `op` refuses it here, before anything is allocated.
+    fn set_op(&mut self, op: MatOp) -> Result<(), Error> {
+        match op {
+            MatOp::Gemm => Ok(()),
+            MatOp::Syrk => Err(Error::InvalidArgument(
+                "this backend has no --op syrk".into(),
+            )),
+        }
+    }
 
     /// Fills A with the seeded Philox matrix on the device; returns the time it took.
     fn generate(&mut self, seed: u64) -> Result<Second, Error>;

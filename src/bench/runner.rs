@@ -27,6 +27,7 @@ pub fn run(
     args: Vec<String>,
 ) -> Result<Outcome, Error> {
     let started_utc = chrono::Utc::now();
+    backend.set_op(plan.op)?;
     backend.prepare(plan.n, plan.dtype)?;
 
     // The seed script's figure: one generate + matmul + reduce, result on the host.
@@ -86,7 +87,7 @@ pub fn run(
     let matmul = summary(samples(|i| i.matmul_s))?;
     let reduce = summary(samples(|i| i.reduce_s))?;
     let n = plan.n as f64;
-    let flop_per_matmul = 2.0 * n * n * n;
+    let flop_per_matmul = plan.op.flop(plan.n);
     let matmul_tflop_per_s = flop_per_matmul / matmul.median_s.max(f64::MIN_POSITIVE) / 1e12;
     let telemetry = match sampler {
         Some(Ok(s)) => Some(s.finish(matmul_tflop_per_s)),
@@ -122,6 +123,7 @@ pub fn run(
             backend: backend.kind(),
             n: plan.n,
             dtype: plan.dtype,
+            op: plan.op,
             warmup: plan.warmup,
             reps: matmul_times.len(),
             reps_mode: match plan.reps {
@@ -151,6 +153,9 @@ pub fn run(
             process_s: process_start.elapsed().as_secs_f64(),
         },
         matmul_tflop_per_s,
+        matmul_gemm_equivalent_tflop_per_s: 2.0 * n * n * n
+            / matmul.median_s.max(f64::MIN_POSITIVE)
+            / 1e12,
         matmul,
         reduce,
         repetitions: Some(repetitions),
@@ -175,6 +180,7 @@ mod tests {
             },
             n,
             dtype,
+            op: crate::backend::MatOp::Gemm,
             warmup,
             reps: Reps::Fixed(reps),
             seed: 1234,

@@ -37,7 +37,7 @@ pub struct RunRecord {
     pub device: DeviceRecord,
     /// The exact arithmetic (library call, math mode).
     pub math_mode: String,
-    /// Floating-point operations in one C = A·Aᵀ (2·n³).
+    /// Floating-point operations in one C = A·Aᵀ (2·n³ for GEMM, n²·(n + 1) for SYRK).
     pub flop_per_matmul: f64,
     /// One-off phases.
     pub phases: Phases,
@@ -49,8 +49,12 @@ pub struct RunRecord {
     /// before matbench recorded it).
     #[serde(default)]
     pub repetitions: Option<Repetitions>,
-    /// 2·n³ / median matmul time, in 10¹² FLOP/s.
+    /// `flop_per_matmul` / median matmul time, in 10¹² FLOP/s: the FLOP really done (SYRK: n³).
     pub matmul_tflop_per_s: f64,
+    /// 2·n³ / median matmul time: the rate a GEMM would need to match this time (equal to
+    /// `matmul_tflop_per_s` for `gemm`, about twice it for `syrk`).
+    #[serde(default)]
+    pub matmul_gemm_equivalent_tflop_per_s: f64,
     /// s from the last repetition.
     pub sum: f64,
     /// Whether the answer was right, and by how much.
@@ -70,6 +74,9 @@ pub struct ConfigRecord {
     pub n: usize,
     /// Element type.
     pub dtype: DType,
+    /// `gemm` (the full product, the default) or `syrk` (one triangle of C).
+    #[serde(default)]
+    pub op: crate::backend::MatOp,
     /// Untimed repetitions before measuring.
     pub warmup: u32,
     /// Measured repetitions actually run (with `--reps auto`, as many as the rule asked for).

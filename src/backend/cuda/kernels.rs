@@ -40,6 +40,10 @@ pub struct Kernels {
     pub f16: TypedKernels,
     /// Second pass of Σ C (type-independent: adds f64 partials).
     pub sum_finish: CudaFunction,
+    /// `--op syrk`: first pass over the upper triangle, f32.
+    pub sum_upper_f32: CudaFunction,
+    /// `--op syrk`: first pass over the upper triangle, f64.
+    pub sum_upper_f64: CudaFunction,
     /// Second pass of the column sums.
     pub colsum_finish: CudaFunction,
 }
@@ -74,6 +78,8 @@ pub fn names() -> Vec<String> {
         })
         .collect();
     out.push("sum_finish".into());
+    out.push("sum_upper_f32_partial".into());
+    out.push("sum_upper_f64_partial".into());
     out.push("colsum_finish".into());
     out
 }
@@ -203,6 +209,8 @@ impl Kernels {
             bf16: typed("bf16")?,
             f16: typed("f16")?,
             sum_finish: f("sum_finish")?,
+            sum_upper_f32: f("sum_upper_f32_partial")?,
+            sum_upper_f64: f("sum_upper_f64_partial")?,
             colsum_finish: f("colsum_finish")?,
         })
     }

@@ -12,7 +12,9 @@ pub mod launch;
 pub mod probe;
 
 use crate::Second;
-use crate::backend::{Backend, BackendKind, HostMatrix, Iteration, format_byte, matrices_byte};
+use crate::backend::{
+    Backend, BackendKind, HostMatrix, Iteration, MatOp, format_byte, matrices_byte,
+};
 use crate::dtype::DType;
 use crate::error::Error;
 use crate::record::DeviceRecord;
@@ -43,6 +45,7 @@ pub struct CudaBackend {
     multiprocessors: u32,
     device: DeviceRecord,
     startup_steps: Vec<(&'static str, Second)>,
+    op: MatOp,
     state: Option<State>,
 }
 
@@ -66,6 +69,7 @@ enum Buffers {
 struct State {
     n: usize,
     dtype: DType,
+    op: MatOp,
     bufs: Buffers,
     reduce_blocks: u32,
     partial: CudaSlice<f64>,
@@ -193,6 +197,7 @@ impl CudaBackend {
             multiprocessors: u32::try_from(multiprocessors).unwrap_or(1).max(1),
             device,
             startup_steps: steps,
+            op: MatOp::Gemm,
             state: None,
         })
     }
@@ -394,6 +399,98 @@ fn run_gemm(
     }
 }
 
+/// `--op syrk`: one cublas{S,D}syrk writing the lower triangle of C column-major, which is the
+/// upper triangle row-major (row r holds columns j ≥ r). Row-major A read column-major is Aᵀ,
+/// so C = A·Aᵀ = (Aᵀ)ᵀ·Aᵀ is `trans = T` with k = n.
+fn run_syrk(
+    blas: &CudaBlas,
+    stream: &Arc<CudaStream>,
+    n: usize,
+    bufs: &mut Buffers,
+) -> Result<(), Error> {
+    use cudarc::cublas::sys::cublasFillMode_t;
+    let dim = i32::try_from(n)
+        .map_err(|_| Error::InvalidArgument(format!("n = {n} does not fit cuBLAS")))?;
+    let (lower, t) = (
+        cublasFillMode_t::CUBLAS_FILL_MODE_LOWER,
+        cublasOperation_t::CUBLAS_OP_T,
+    );
+    match bufs {
+        Buffers::F32 { a, c } => {
+            let (alpha, beta) = (1f32, 0f32);
+            let (pa, _ga) = a.device_ptr(stream);
+            let (pc, _gc) = c.device_ptr_mut(stream);
+            // SAFETY: A and C hold n·n f32 on this handle's stream; n = k = lda = ldc = n.
+            unsafe {
+                cudarc::cublas::sys::cublasSsyrk_v2(
+                    *blas.handle(),
+                    lower,
+                    t,
+                    dim,
+                    dim,
+                    &alpha,
+                    pa as *const f32,
+                    dim,
+                    &beta,
+                    pc as *mut f32,
+                    dim,
+                )
+            }
+            .result()
+            .map_err(cublas("cublasSsyrk"))
+        }
+        Buffers::F64 { a, c } => {
+            let (alpha, beta) = (1f64, 0f64);
+            let (pa, _ga) = a.device_ptr(stream);
+            let (pc, _gc) = c.device_ptr_mut(stream);
+            // SAFETY: as above, f64.
+            unsafe {
+                cudarc::cublas::sys::cublasDsyrk_v2(
+                    *blas.handle(),
+                    lower,
+                    t,
+                    dim,
+                    dim,
+                    &alpha,
+                    pa as *const f64,
+                    dim,
+                    &beta,
+                    pc as *mut f64,
+                    dim,
+                )
+            }
+            .result()
+            .map_err(cublas("cublasDsyrk"))
+        }
+        Buffers::Half { .. } => Err(Error::InvalidArgument(
+            "--op syrk runs in f32 or f64".into(),
+        )),
+    }
+}
+
+/// `--op syrk`: s = 2·(strict upper triangle) + diagonal, one partial per row, then the fixed-order finish.
+fn launch_reduce_upper<T>(
+    stream: &Arc<CudaStream>,
+    finish_fn: &CudaFunction,
+    upper_fn: &CudaFunction,
+    c: &CudaSlice<T>,
+    n: u32,
+    partial: &mut CudaSlice<f64>,
+    sum: &mut CudaSlice<f64>,
+) -> Result<(), Error> {
+    let mut b = stream.launch_builder(upper_fn);
+    b.arg(c).arg(&n).arg(&mut *partial);
+    // SAFETY: reads row r's columns r..n of `c` (n·n elements) in block r < n, writes n partials
+    // (the buffer holds at least n); types match (const T*, u32, double*).
+    unsafe { b.launch(grid(n, BLOCK)) }.map_err(driver("launching the reduction"))?;
+    let mut b = stream.launch_builder(finish_fn);
+    b.arg(&*partial).arg(&n).arg(sum);
+    // SAFETY: reads n partials, writes one double.
+    unsafe { b.launch(grid(1, FINISH_BLOCK)) }
+        .map(|_| ())
+        .map_err(driver("launching the reduction"))
+}
+
 /// Launches s = Σ c into `sum` (two kernels, fixed order).
 #[allow(clippy::too_many_arguments)]
 fn launch_reduce<T>(
@@ -440,6 +537,7 @@ fn launch_verify<T>(
     col_partial: &mut CudaSlice<f64>,
     rows: SampleRows,
     nrows: u32,
+    upper: u32,
     checks: &mut CudaSlice<f64>,
 ) -> Result<(), Error> {
     let cols = n.div_ceil(BLOCK);
@@ -469,8 +567,10 @@ fn launch_verify<T>(
         .arg(&n)
         .arg(&rows)
         .arg(&nrows)
+        .arg(&upper)
         .arg(&mut rowchecks);
-    // SAFETY: reads `a` and `c` (n·n each) at rows < n, writes 2·nrows·n ≤ 2·MAX_SAMPLE_ROWS·n
+    // SAFETY: reads `a` and `c` (n·n each) at rows < n (with `upper`, only C's row-major upper
+    // triangle, which SYRK wrote), writes 2·nrows·n ≤ 2·MAX_SAMPLE_ROWS·n
     // doubles (the rest of `checks`); ROWCHECK_J columns per block cover j < n.
     unsafe { b.launch(grid(n.div_ceil(launch::ROWCHECK_J), BLOCK)) }
         .map(|_| ())
@@ -484,6 +584,11 @@ impl Backend for CudaBackend {
 
     fn device(&self) -> &DeviceRecord {
         &self.device
+    }
+
+    fn set_op(&mut self, op: MatOp) -> Result<(), Error> {
+        self.op = op;
+        Ok(())
     }
 
     fn math_mode(&self, dtype: DType) -> String {
@@ -505,6 +610,15 @@ impl Backend for CudaBackend {
             DType::F16 => {
                 "f16: cublasGemmEx, A/B/C CUDA_R_16F, CUBLAS_COMPUTE_32F (tensor cores, FP32 accumulate), CUBLAS_GEMM_DEFAULT"
             }
+        };
+        let gemm = match (self.op, dtype) {
+            (MatOp::Syrk, DType::F64) => {
+                "fp64: cublasDsyrk_v2 (SYRK, one triangle), CUBLAS_DEFAULT_MATH"
+            }
+            (MatOp::Syrk, _) => {
+                "fp32: cublasSsyrk_v2 (SYRK, one triangle), CUBLAS_DEFAULT_MATH (true FP32)"
+            }
+            _ => gemm,
         };
         format!("{gemm}; kernels {}{override_note}", self.kernel_form)
     }
@@ -560,9 +674,11 @@ impl Backend for CudaBackend {
         self.state = Some(State {
             n,
             dtype,
+            op: self.op,
             bufs,
             reduce_blocks,
-            partial: self.alloc(reduce_blocks as usize)?,
+            // the GEMM reduction's blocks, or (SYRK) one partial per row
+            partial: self.alloc((reduce_blocks as usize).max(n))?,
             sum: self.alloc(1)?,
             col_chunks,
             col_partial: self.alloc(col_chunks.0 as usize * n)?,
@@ -612,43 +728,76 @@ impl Backend for CudaBackend {
         self.events[0]
             .record(&self.stream)
             .map_err(driver("recording an event"))?;
-        run_gemm(&self.blas, &self.stream, st.dtype, &p, &mut st.bufs)?;
-        self.events[1]
-            .record(&self.stream)
-            .map_err(driver("recording an event"))?;
         let (partial, sum) = (&mut st.partial, &mut st.sum);
         let finish = &self.kernels.sum_finish;
-        match &st.bufs {
-            Buffers::F32 { c, .. } => launch_reduce(
-                &self.stream,
-                finish,
-                &k.sum_partial,
-                c,
-                len,
-                st.reduce_blocks,
-                partial,
-                sum,
-            )?,
-            Buffers::F64 { c, .. } => launch_reduce(
-                &self.stream,
-                finish,
-                &k.sum_partial,
-                c,
-                len,
-                st.reduce_blocks,
-                partial,
-                sum,
-            )?,
-            Buffers::Half { c, .. } => launch_reduce(
-                &self.stream,
-                finish,
-                &k.sum_partial,
-                c,
-                len,
-                st.reduce_blocks,
-                partial,
-                sum,
-            )?,
+        if st.op == MatOp::Syrk {
+            run_syrk(&self.blas, &self.stream, st.n, &mut st.bufs)?;
+            self.events[1]
+                .record(&self.stream)
+                .map_err(driver("recording an event"))?;
+            let n32 = st.n as u32;
+            match &st.bufs {
+                Buffers::F32 { c, .. } => launch_reduce_upper(
+                    &self.stream,
+                    finish,
+                    &self.kernels.sum_upper_f32,
+                    c,
+                    n32,
+                    partial,
+                    sum,
+                )?,
+                Buffers::F64 { c, .. } => launch_reduce_upper(
+                    &self.stream,
+                    finish,
+                    &self.kernels.sum_upper_f64,
+                    c,
+                    n32,
+                    partial,
+                    sum,
+                )?,
+                Buffers::Half { .. } => {
+                    return Err(Error::InvalidArgument(
+                        "--op syrk runs in f32 or f64".into(),
+                    ));
+                }
+            }
+        } else {
+            run_gemm(&self.blas, &self.stream, st.dtype, &p, &mut st.bufs)?;
+            self.events[1]
+                .record(&self.stream)
+                .map_err(driver("recording an event"))?;
+            match &st.bufs {
+                Buffers::F32 { c, .. } => launch_reduce(
+                    &self.stream,
+                    finish,
+                    &k.sum_partial,
+                    c,
+                    len,
+                    st.reduce_blocks,
+                    partial,
+                    sum,
+                )?,
+                Buffers::F64 { c, .. } => launch_reduce(
+                    &self.stream,
+                    finish,
+                    &k.sum_partial,
+                    c,
+                    len,
+                    st.reduce_blocks,
+                    partial,
+                    sum,
+                )?,
+                Buffers::Half { c, .. } => launch_reduce(
+                    &self.stream,
+                    finish,
+                    &k.sum_partial,
+                    c,
+                    len,
+                    st.reduce_blocks,
+                    partial,
+                    sum,
+                )?,
+            }
         }
         self.events[2]
             .record(&self.stream)
@@ -685,6 +834,7 @@ impl Backend for CudaBackend {
         let k = self.kernels.for_dtype(st.dtype);
         let fns = (&k.colsum_partial, &self.kernels.colsum_finish, &k.rowcheck);
         let (chunks, col_partial, checks) = (st.col_chunks, &mut st.col_partial, &mut st.checks);
+        let upper = u32::from(st.op == MatOp::Syrk);
         self.events[0]
             .record(&self.stream)
             .map_err(driver("recording an event"))?;
@@ -699,6 +849,7 @@ impl Backend for CudaBackend {
                 col_partial,
                 sample,
                 nrows,
+                upper,
                 checks,
             )?,
             Buffers::F64 { a, c } => launch_verify(
@@ -711,6 +862,7 @@ impl Backend for CudaBackend {
                 col_partial,
                 sample,
                 nrows,
+                upper,
                 checks,
             )?,
             Buffers::Half { a, c } => launch_verify(
@@ -723,6 +875,7 @@ impl Backend for CudaBackend {
                 col_partial,
                 sample,
                 nrows,
+                upper,
                 checks,
             )?,
         }
