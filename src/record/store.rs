@@ -23,7 +23,10 @@ pub fn file_name(record: &RunRecord, utc: &chrono::DateTime<chrono::Utc>) -> Str
         utc.format("%Y%m%dT%H%M%S%.3fZ"),
         slug(&record.host.hostname),
         slug(&device),
-        record.config.dtype,
+        match record.config.op {
+            crate::backend::MatOp::Gemm => record.config.dtype.to_string(),
+            op => format!("{}-{}", record.config.dtype, op.name()),
+        },
         record.config.n
     )
 }
