@@ -483,9 +483,21 @@ fn launch_reduce_upper<T>(
     // SAFETY: reads row r's columns r..n of `c` (n·n elements) in block r < n, writes n partials
     // (the buffer holds at least n); types match (const T*, u32, double*).
     unsafe { b.launch(grid(n, BLOCK)) }.map_err(driver("launching the reduction"))?;
+    launch_finish(stream, finish_fn, partial, n, sum)
+}
+
+/// Second pass of both reductions: one block adds `count` partials in index order into `sum`.
+fn launch_finish(
+    stream: &Arc<CudaStream>,
+    finish_fn: &CudaFunction,
+    partial: &CudaSlice<f64>,
+    count: u32,
+    sum: &mut CudaSlice<f64>,
+) -> Result<(), Error> {
     let mut b = stream.launch_builder(finish_fn);
-    b.arg(&*partial).arg(&n).arg(sum);
-    // SAFETY: reads n partials, writes one double.
+    b.arg(partial).arg(&count).arg(sum);
+    // SAFETY: reads `count` partials (the buffer holds at least that many), writes one double;
+    // types match (const double*, u32, double*).
     unsafe { b.launch(grid(1, FINISH_BLOCK)) }
         .map(|_| ())
         .map_err(driver("launching the reduction"))
@@ -508,12 +520,7 @@ fn launch_reduce<T>(
     // SAFETY: reads `st_len` elements of `c` (its length), writes `blocks` partials (the buffer
     // holds at least that many); types match (const T*, u64, double*).
     unsafe { b.launch(grid(blocks, BLOCK)) }.map_err(driver("launching the reduction"))?;
-    let mut b = stream.launch_builder(finish_fn);
-    b.arg(&*partial).arg(&blocks).arg(sum);
-    // SAFETY: reads `blocks` partials, writes one double; types match (const double*, u32, double*).
-    unsafe { b.launch(grid(1, FINISH_BLOCK)) }
-        .map(|_| ())
-        .map_err(driver("launching the reduction"))
+    launch_finish(stream, finish_fn, partial, blocks, sum)
 }
 
 /// The sample rows as the kernels take them: by value, no copy to the device.
