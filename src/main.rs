@@ -5,7 +5,6 @@ use clap::Parser;
 use matbench::backend::{self, CpuEngine, DeviceSelection};
 use matbench::cli::{Cli, Command, Format};
 use matbench::error::Error;
-use matbench::export::Exporter;
 use matbench::{bench, export, info, plan, record};
 use std::io::Write;
 use std::process::ExitCode;
@@ -150,11 +149,7 @@ fn save(record: &matbench::record::RunRecord, plan: &plan::Plan) -> Result<(), E
     let Some(dir) = &plan.results_dir else {
         return Ok(());
     };
-    let bytes = export::JsonExporter.serialize(record)?;
-    let started = chrono::DateTime::parse_from_rfc3339(&record.started_utc)
-        .map(|t| t.with_timezone(&chrono::Utc))
-        .unwrap_or_else(|_| chrono::Utc::now());
-    let path = record::store::write_new(dir, &record::store::file_name(record, &started), &bytes)?;
+    let path = record::store::save(dir, record)?;
     if plan.format == Format::Text {
         print_stdout(format!("  record    {}\n", path.display()).as_bytes());
     } else {

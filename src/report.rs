@@ -55,15 +55,7 @@ pub struct FleetReport {
 }
 
 fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    let len = v.len();
-    if len == 0 {
-        0.0
-    } else if len % 2 == 1 {
-        v[len / 2]
-    } else {
-        (v[len / 2 - 1] + v[len / 2]) / 2.0
-    }
+    crate::bench::stats::median(&mut v).unwrap_or(0.0)
 }
 
 fn machine_name(host: &str, gpu: Option<usize>) -> String {

@@ -11,7 +11,6 @@ use crate::backend::{self, Backend, BackendKind, DeviceSelection};
 use crate::cli::{Format, SweepArgs};
 use crate::dtype::DType;
 use crate::error::Error;
-use crate::export::{Exporter, JsonExporter};
 use crate::plan::{self, Plan};
 use crate::record::{RunRecord, store};
 use clap::ValueEnum;
@@ -324,16 +323,7 @@ pub fn run(args: &SweepArgs) -> Result<ExitCode, Error> {
                         if !record.verification.passed {
                             first_error.get_or_insert(1);
                         }
-                        let saved = JsonExporter.serialize(&record).and_then(|bytes| {
-                            let started = chrono::DateTime::parse_from_rfc3339(&record.started_utc)
-                                .map(|t| t.with_timezone(&chrono::Utc))
-                                .unwrap_or_else(|_| chrono::Utc::now());
-                            store::write_new(
-                                &args.results_dir,
-                                &store::file_name(&record, &started),
-                                &bytes,
-                            )
-                        });
+                        let saved = store::save(&args.results_dir, &record);
                         match saved {
                             Ok(path) => row.record = Some(path.display().to_string()),
                             Err(e) => {

@@ -51,20 +51,14 @@ pub struct Range {
 
 impl Range {
     fn of(mut values: Vec<f64>) -> Range {
-        values.sort_by(f64::total_cmp);
-        let len = values.len();
-        if len == 0 {
-            return Range::default();
-        }
-        let median = if len % 2 == 1 {
-            values[len / 2]
-        } else {
-            (values[len / 2 - 1] + values[len / 2]) / 2.0
-        };
-        Range {
-            min: values[0],
-            median,
-            max: values[len - 1],
+        match crate::bench::stats::median(&mut values) {
+            // `median` sorted the values.
+            Some(median) => Range {
+                min: values[0],
+                median,
+                max: values[values.len() - 1],
+            },
+            None => Range::default(),
         }
     }
 }

@@ -2,37 +2,12 @@
 
 mod common;
 
-use assert_cmd::Command;
 use predicates::prelude::*;
-use std::path::Path;
 
-fn matbench(results: &Path) -> Command {
-    let mut cmd = Command::cargo_bin("matbench").expect("the matbench binary is built for tests");
-    cmd.env("MATBENCH_RESULTS_DIR", results)
-        .env_remove("RUST_BACKTRACE");
-    cmd
-}
-
-fn files_in(dir: &Path) -> Vec<std::path::PathBuf> {
-    match std::fs::read_dir(dir) {
-        Ok(rd) => rd.map(|e| e.unwrap().path()).collect(),
-        Err(_) => Vec::new(),
-    }
-}
+use common::{files_in, matbench};
 
 fn json_run(args: &[&str]) -> serde_json::Value {
-    let dir = tempfile::tempdir().unwrap();
-    let out = matbench(dir.path())
-        .args(args)
-        .args(["--format", "json", "--no-save"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).expect("stdout is one JSON document")
+    common::json_run_in_temp(args).0
 }
 
 #[test]

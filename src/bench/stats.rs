@@ -3,6 +3,17 @@
 use crate::Second;
 use serde::{Deserialize, Serialize};
 
+/// The median of `values` (sorted in place), `None` when there are none.
+pub fn median(values: &mut [f64]) -> Option<f64> {
+    values.sort_by(f64::total_cmp);
+    let len = values.len();
+    match len {
+        0 => None,
+        _ if len % 2 == 1 => Some(values[len / 2]),
+        _ => Some((values[len / 2 - 1] + values[len / 2]) / 2.0),
+    }
+}
+
 /// Statistics of one timed phase over the measured repetitions (warm-up excluded).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Summary {
@@ -27,13 +38,8 @@ impl Summary {
             return None;
         }
         let mut sorted = samples.to_vec();
-        sorted.sort_by(f64::total_cmp);
+        let median_s = median(&mut sorted)?;
         let len = sorted.len();
-        let median_s = if len % 2 == 1 {
-            sorted[len / 2]
-        } else {
-            (sorted[len / 2 - 1] + sorted[len / 2]) / 2.0
-        };
         let mean_s = sorted.iter().sum::<f64>() / len as f64;
         let stddev_s = if len > 1 {
             (sorted.iter().map(|s| (s - mean_s).powi(2)).sum::<f64>() / (len - 1) as f64).sqrt()

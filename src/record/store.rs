@@ -79,6 +79,17 @@ pub fn write_new(dir: &Path, name: &str, bytes: &[u8]) -> Result<PathBuf, Error>
     })
 }
 
+/// Writes `record` as JSON into `dir` under [`file_name`] (never overwriting, atomically): the
+/// one way a run's record reaches the disk, for single runs, multi-GPU runs and sweeps.
+pub fn save(dir: &Path, record: &RunRecord) -> Result<PathBuf, Error> {
+    use crate::export::Exporter;
+    let bytes = crate::export::JsonExporter.serialize(record)?;
+    let started = chrono::DateTime::parse_from_rfc3339(&record.started_utc)
+        .map(|t| t.with_timezone(&chrono::Utc))
+        .unwrap_or_else(|_| chrono::Utc::now());
+    write_new(dir, &file_name(record, &started), &bytes)
+}
+
 /// A temporary file in `dir` (same file system, so the final rename is atomic), created with
 /// mode 0644 rather than tempfile's private 0600: records and charts are meant to be shared.
 pub fn new_temp(dir: &Path, suffix: &str) -> std::io::Result<tempfile::NamedTempFile> {
