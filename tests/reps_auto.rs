@@ -13,6 +13,21 @@ fn json_run(args: &[&str]) -> serde_json::Value {
     value
 }
 
+/// The recorded stop reason agrees with the record's own figures, whichever rule stopped the
+/// run: which one does depends on the machine's speed and load, so a test may not pick one.
+fn assert_stop_is_consistent(v: &serde_json::Value, budget_s: f64) {
+    let stop = v["repetitions"]["stop"].as_str().unwrap();
+    let reps = v["config"]["reps"].as_u64().unwrap();
+    let measured = v["repetitions"]["measured_s"].as_f64().unwrap();
+    let rse = v["repetitions"]["median_rel_std_error"].as_f64();
+    match stop {
+        "converged" => assert!(reps >= 5 && rse.is_some_and(|r| r <= 0.01), "{v}"),
+        "max_time" => assert!(measured >= budget_s && (reps >= 5 || reps == 1), "{v}"),
+        "max_reps" => assert_eq!(reps, 100_000, "{v}"),
+        other => panic!("unexpected stop reason {other}"),
+    }
+}
+
 #[test]
 fn auto_run_records_its_mode_its_stop_and_as_many_samples_as_reps() {
     let v = json_run(&["cpu", "64", "--reps", "auto", "--max-time", "0.5"]);
@@ -29,16 +44,7 @@ fn auto_run_records_its_mode_its_stop_and_as_many_samples_as_reps() {
         v["reduce"]["samples_s"].as_array().unwrap().len() as u64,
         reps
     );
-    let stop = v["repetitions"]["stop"].as_str().unwrap();
-    let rse = v["repetitions"]["median_rel_std_error"].as_f64().unwrap();
-    let measured = v["repetitions"]["measured_s"].as_f64().unwrap();
-    match stop {
-        "converged" => assert!(rse <= 0.01, "{rse}"),
-        "max_time" => assert!(measured >= 0.5, "{measured}"),
-        other => panic!("unexpected stop reason {other}"),
-    }
-    // The budget bounds the measured repetitions (plus at most the last one).
-    assert!(measured < 5.0, "{measured}");
+    assert_stop_is_consistent(&v, 0.5);
     assert_eq!(v["verification"]["passed"], true);
 }
 
@@ -47,11 +53,7 @@ fn auto_without_max_time_gets_the_default_budget() {
     let v = json_run(&["cpu", "32", "--reps", "auto", "--seed", "4"]);
     assert_eq!(v["config"]["reps_mode"], "auto");
     assert_eq!(v["config"]["max_time_s"], 10.0);
-    assert!(
-        ["converged", "max_time"].contains(&v["repetitions"]["stop"].as_str().unwrap()),
-        "{}",
-        v["repetitions"]
-    );
+    assert_stop_is_consistent(&v, 10.0);
 }
 
 #[test]
@@ -73,7 +75,7 @@ fn the_text_report_says_how_the_repetitions_ended() {
         .success()
         .stdout(
             predicate::str::is_match(
-                r"\d+ warm-up \+ \d+ measured repetitions \(auto: (converged|--max-time 0\.3 s spent), median ±\d+\.\d+%\)",
+                r"\d+ warm-up \+ \d+ measured repetitions \(auto: (converged|--max-time 0\.3 s spent|stopped at 100000 repetitions), median ±\d+\.\d+%\)",
             )
             .unwrap(),
         );
