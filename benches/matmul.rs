@@ -5,8 +5,9 @@
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use matbench::backend::cuda::{CudaBackend, probe};
-use matbench::backend::{Backend, CpuEngine, cpu::CpuBackend};
-use matbench::dtype::DType;
+use matbench::backend::{Backend, cpu::CpuBackend};
+use matbench::model::dtype::DType;
+use matbench::model::vocab::CpuEngine;
 use std::io::Write;
 use std::time::Duration;
 

@@ -40,7 +40,7 @@ build_image() {
   cp /etc/ssl/certs/ca-certificates.crt "$root/etc/ssl/certs/ca-certificates.crt"
   # Debian marks its Python as externally managed; a fresh machine's Python (pyenv) is not.
   rm -f "$root"/usr/lib/python3*/EXTERNALLY-MANAGED
-  toolchain=$(rustup toolchain list | awk '/\(default\)/ {print $1}')
+  toolchain=$(rustup default | awk '{print $1}')
   mkdir -p "$root/usr/local/rustup/toolchains" "$root/usr/local/cargo/bin"
   cp -a "$(rustup which rustc | sed 's#/bin/rustc$##')" "$root/usr/local/rustup/toolchains/$toolchain"
   cp -a "$HOME/.cargo/bin/rustup" "$root/usr/local/cargo/bin/rustup"

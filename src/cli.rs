@@ -1,8 +1,8 @@
 //! The raw command line, as clap parses it. Nothing here is validated beyond its type:
 //! [`crate::plan`] turns it into a checked [`crate::plan::Plan`].
 
-use crate::backend::CpuEngine;
-use crate::dtype::DType;
+use crate::model::dtype::DType;
+use crate::model::vocab::{CpuEngine, MatOp};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 
@@ -171,10 +171,10 @@ pub struct RunArgs {
     pub size: String,
 
     /// The product: the full GEMM (default), or the symmetric rank-k update (one triangle).
-    #[arg(long, value_enum, default_value_t = crate::backend::MatOp::Gemm)]
-    pub op: crate::backend::MatOp,
+    #[arg(long, value_enum, default_value_t = MatOp::Gemm)]
+    pub op: MatOp,
 
-    /// Element type (tf32, bf16 and f16 are not supported yet and are refused).
+    /// Element type: f32 (true FP32) and f64 on both backends; tf32, bf16 and f16 on the GPU.
     #[arg(long, value_enum, default_value_t = DType::F32)]
     pub dtype: DType,
 
@@ -210,7 +210,7 @@ pub struct RunArgs {
 
 /// How many measured repetitions to run, shared by `gpu`, `cpu` and `sweep` so the three parse
 /// it alike. `--reps` stays text here: a count and the word `auto` are told apart, and checked,
-/// by [`crate::plan::check_counts`].
+/// by `plan::check_counts`.
 #[derive(Debug, Args)]
 pub struct RepsArgs {
     /// Measured repetitions of matmul + reduce: a count (1 to 100000), or `auto` to repeat until
@@ -277,6 +277,7 @@ pub struct InfoArgs {
 pub enum Format {
     /// A report for people.
     Text,
-    /// The JSON record (the same document as the results file).
+    /// JSON: for `gpu` and `cpu` the record (the same document as the results file); for
+    /// `info`, `sweep` and several GPUs a summary document.
     Json,
 }

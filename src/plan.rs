@@ -2,17 +2,17 @@
 //! line is caught here, with one sentence saying what is wrong; nothing later re-validates.
 //! (Device memory is checked by the backend before it allocates: only it can see the device.)
 
-use crate::Second;
-use crate::backend::{BackendKind, DeviceSelection};
-use crate::cli::{CpuArgs, Format, GpuArgs, RepsArgs, RunArgs};
-use crate::dtype::DType;
+use crate::cli::{CpuArgs, Format, GpuArgs, RunArgs};
 use crate::error::Error;
+use crate::model::Second;
+use crate::model::dtype::DType;
+use crate::model::job::Job;
+use crate::model::reps::{MAX_REPS, Reps};
+use crate::model::vocab::{BackendKind, DeviceSelection, MatOp};
 use std::path::PathBuf;
 
 /// Largest n accepted (A alone would need 4 TiB in f32).
 pub const MAX_N: usize = 1 << 20;
-/// Most measured repetitions accepted.
-pub const MAX_REPS: u32 = 100_000;
 /// Most warm-up repetitions accepted.
 pub const MAX_WARMUP: u32 = 10_000;
 /// Most CPU threads accepted.
@@ -22,47 +22,11 @@ pub const DEFAULT_MAX_TIME_S: Second = 10.0;
 /// Longest `--max-time` accepted (an hour of repetitions per run).
 pub const MAX_MAX_TIME_S: Second = 3600.0;
 
-/// How many measured repetitions a run makes.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub enum Reps {
-    /// Exactly this many (1 to [`MAX_REPS`]).
-    Fixed(u32),
-    /// Until the median is known well enough, or the budget or [`MAX_REPS`] is reached
-    /// (the rule is in [`crate::bench::stopping`]).
-    Auto {
-        /// Seconds of measured repetitions at most (finite, > 0, ≤ [`MAX_MAX_TIME_S`]).
-        max_time_s: Second,
-    },
-}
-
-impl Reps {
-    /// Repetitions a run is expected to make, for progress estimates: the count, or the
-    /// minimum of an automatic run.
-    pub fn expected(self) -> u32 {
-        match self {
-            Reps::Fixed(count) => count,
-            Reps::Auto { .. } => crate::bench::stopping::MIN_AUTO_REPS,
-        }
-    }
-}
-
-/// A run, checked and ready.
+/// A `gpu` or `cpu` command, checked and ready: what to measure, and where the output goes.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Plan {
-    /// Device and its settings.
-    pub selection: DeviceSelection,
-    /// Matrix size.
-    pub n: usize,
-    /// Element type (supported by the selected backend).
-    pub dtype: DType,
-    /// GEMM or SYRK.
-    pub op: crate::backend::MatOp,
-    /// Untimed repetitions.
-    pub warmup: u32,
-    /// Measured repetitions: a count, or automatic.
-    pub reps: Reps,
-    /// Philox seed.
-    pub seed: u64,
+    /// What the run measures.
+    pub job: Job,
     /// Output on stdout.
     pub format: Format,
     /// Where to save the record, `None` for `--no-save`.
@@ -107,31 +71,29 @@ pub fn check_dtype(kind: BackendKind, dtype: DType) -> Result<(), Error> {
 /// Checks `--warmup`, `--reps` and `--max-time` together: `--reps` is a count from 1 to
 /// [`MAX_REPS`] or the word `auto`; `--max-time` is a finite number of seconds in
 /// (0, [`MAX_MAX_TIME_S`]] and only goes with `--reps auto`.
-pub fn check_counts(warmup: u32, reps: &RepsArgs) -> Result<Reps, Error> {
+pub fn check_counts(warmup: u32, reps_text: &str, max_time: Option<f64>) -> Result<Reps, Error> {
     if warmup > MAX_WARMUP {
         return Err(Error::InvalidArgument(format!(
             "--warmup {warmup} is too many (at most {MAX_WARMUP})"
         )));
     }
-    if let Some(t) = reps.max_time {
+    if let Some(t) = max_time {
         check_max_time(t)?;
     }
-    let text = reps.reps.trim();
+    let text = reps_text.trim();
     if text.eq_ignore_ascii_case("auto") {
         return Ok(Reps::Auto {
-            max_time_s: reps.max_time.unwrap_or(DEFAULT_MAX_TIME_S),
+            max_time_s: max_time.unwrap_or(DEFAULT_MAX_TIME_S),
         });
     }
     let count: i128 = text.parse().map_err(|_| {
         Error::InvalidArgument(format!(
-            "--reps must be a count (1 to {MAX_REPS}) or auto, got '{}'",
-            reps.reps
+            "--reps must be a count (1 to {MAX_REPS}) or auto, got '{reps_text}'"
         ))
     })?;
     if count < 1 {
         return Err(Error::InvalidArgument(format!(
-            "--reps must be at least 1, or auto (got '{}')",
-            reps.reps
+            "--reps must be at least 1, or auto (got '{reps_text}')"
         )));
     }
     if count > i128::from(MAX_REPS) {
@@ -139,7 +101,7 @@ pub fn check_counts(warmup: u32, reps: &RepsArgs) -> Result<Reps, Error> {
             "--reps {count} is too many (at most {MAX_REPS}; --reps auto stops on its own)"
         )));
     }
-    if let Some(t) = reps.max_time {
+    if let Some(t) = max_time {
         return Err(Error::InvalidArgument(format!(
             "--max-time {t} only applies to --reps auto (--reps is {count}): pass --reps auto, or drop --max-time"
         )));
@@ -189,7 +151,7 @@ pub fn seed_or_fresh(seed: Option<u64>) -> Result<u64, Error> {
     match seed {
         Some(s) => Ok(s),
         None => {
-            getrandom::u64().map_err(|e| Error::Device(format!("the OS random source failed: {e}")))
+            getrandom::u64().map_err(|e| Error::System(format!("the OS random source failed: {e}")))
         }
     }
 }
@@ -197,13 +159,13 @@ pub fn seed_or_fresh(seed: Option<u64>) -> Result<u64, Error> {
 fn common(run: &RunArgs, kind: BackendKind) -> Result<(usize, u32, Reps, u64), Error> {
     let n = parse_size(&run.size)?;
     check_dtype(kind, run.dtype)?;
-    if run.op == crate::backend::MatOp::Syrk && !matches!(run.dtype, DType::F32 | DType::F64) {
+    if run.op == MatOp::Syrk && !matches!(run.dtype, DType::F32 | DType::F64) {
         return Err(Error::InvalidArgument(format!(
             "--op syrk runs in f32 or f64 (cuBLAS has no real {} SYRK); use --op gemm for --dtype {}",
             run.dtype, run.dtype
         )));
     }
-    let reps = check_counts(run.warmup, &run.reps)?;
+    let reps = check_counts(run.warmup, &run.reps.reps, run.reps.max_time)?;
     Ok((n, run.warmup, reps, seed_or_fresh(run.seed)?))
 }
 
@@ -213,16 +175,45 @@ fn finish(
     (n, warmup, reps, seed): (usize, u32, Reps, u64),
 ) -> Plan {
     Plan {
-        selection,
-        n,
-        dtype: run.dtype,
-        op: run.op,
-        warmup,
-        reps,
-        seed,
+        job: Job {
+            selection,
+            n,
+            dtype: run.dtype,
+            op: run.op,
+            warmup,
+            reps,
+            seed,
+        },
         format: run.format,
         results_dir: (!run.no_save).then(|| run.results_dir.clone()),
     }
+}
+
+/// Parses `--gpu`: an ordinal, a comma-separated list, or `all` (given how many GPUs there are).
+pub fn parse_gpus(
+    text: &str,
+    count: impl FnOnce() -> Result<usize, Error>,
+) -> Result<Vec<usize>, Error> {
+    let text = text.trim();
+    if text.eq_ignore_ascii_case("all") {
+        let n = count()?;
+        if n == 0 {
+            return Err(Error::NoDevice("the NVIDIA driver sees no GPU".into()));
+        }
+        return Ok((0..n).collect());
+    }
+    let mut out = Vec::new();
+    for word in text.split(',').map(str::trim) {
+        let index: usize = word.parse().map_err(|_| {
+            Error::InvalidArgument(format!(
+                "--gpu takes an index, a list like 0,1, or all; got '{word}'"
+            ))
+        })?;
+        if !out.contains(&index) {
+            out.push(index);
+        }
+    }
+    Ok(out)
 }
 
 /// `matbench gpu …` → plan.
@@ -271,23 +262,24 @@ mod tests {
     #[test]
     fn seed_compatible_form_gives_defaults() {
         let p = plan_of(&["gpu", "10000"]).unwrap();
+        let j = &p.job;
         assert_eq!(
-            (p.n, p.dtype, p.warmup, p.reps),
+            (j.n, j.dtype, j.warmup, j.reps),
             (10_000, DType::F32, 2, Reps::Fixed(10))
         );
-        assert_eq!(p.selection, DeviceSelection::Gpu { index: 0 });
+        assert_eq!(j.selection, DeviceSelection::Gpu { index: 0 });
         let default_dir =
             std::env::var_os("MATBENCH_RESULTS_DIR").unwrap_or_else(|| "results".into());
         assert_eq!(p.results_dir, Some(PathBuf::from(default_dir)));
         let c = plan_of(&["cpu", "64", "--seed", "9", "--no-save", "--warmup", "0"]).unwrap();
         assert_eq!(
-            c.selection,
+            c.job.selection,
             DeviceSelection::Cpu {
                 threads: 8,
-                engine: crate::backend::CpuEngine::Faer
+                engine: crate::model::vocab::CpuEngine::Faer
             }
         );
-        assert_eq!((c.seed, c.warmup, c.results_dir), (9, 0, None));
+        assert_eq!((c.job.seed, c.job.warmup, c.results_dir), (9, 0, None));
     }
 
     #[test]
@@ -328,7 +320,7 @@ mod tests {
 
     #[test]
     fn reps_is_a_count_or_auto_with_a_time_budget() {
-        let reps = |args: &[&str]| plan_of(args).map(|p| p.reps);
+        let reps = |args: &[&str]| plan_of(args).map(|p| p.job.reps);
         assert_eq!(reps(&["cpu", "8", "--reps", "1"]).unwrap(), Reps::Fixed(1));
         assert_eq!(
             reps(&["cpu", "8", "--reps", "100000"]).unwrap(),
@@ -382,9 +374,19 @@ mod tests {
     }
 
     #[test]
+    fn gpu_lists_and_all() {
+        assert_eq!(parse_gpus("0", || Ok(4)).unwrap(), vec![0]);
+        assert_eq!(parse_gpus("1,0,1", || Ok(4)).unwrap(), vec![1, 0]);
+        assert_eq!(parse_gpus("all", || Ok(3)).unwrap(), vec![0, 1, 2]);
+        assert_eq!(parse_gpus("all", || Ok(0)).unwrap_err().exit_code(), 3);
+        assert_eq!(parse_gpus("one", || Ok(1)).unwrap_err().exit_code(), 2);
+        assert_eq!(parse_gpus("-1", || Ok(1)).unwrap_err().exit_code(), 2);
+    }
+
+    #[test]
     fn fresh_seeds_differ() {
-        let a = plan_of(&["cpu", "8"]).unwrap().seed;
-        let b = plan_of(&["cpu", "8"]).unwrap().seed;
+        let a = plan_of(&["cpu", "8"]).unwrap().job.seed;
+        let b = plan_of(&["cpu", "8"]).unwrap().job.seed;
         assert_ne!(a, b);
     }
 }

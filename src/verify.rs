@@ -11,8 +11,8 @@
 //! in any order has a relative error that in practice stays well under `16·√n·u` (a random-walk
 //! bound with a wide margin; the worst case `n·u` is never approached by blocked GEMMs).
 
-use crate::dtype::DType;
-use serde::{Deserialize, Serialize};
+use crate::model::dtype::DType;
+use crate::record::Verification;
 
 /// Most rows checked element by element (the GPU kernel's `MAX_SAMPLE_ROWS`).
 pub const MAX_SAMPLE_ROWS: usize = 4;
@@ -27,7 +27,7 @@ pub struct VerificationData<'a> {
     /// Sampled rows of C with their references.
     pub rows: Vec<SampledRow<'a>>,
     /// How the backend spent the time, step by step (GPU: `kernels` and `copy`, CUDA events).
-    pub steps_s: Vec<(String, crate::Second)>,
+    pub steps_s: Vec<(String, crate::model::Second)>,
 }
 
 /// One row of C as computed, and the same row from f64 dot products of A.
@@ -71,43 +71,6 @@ impl<'a> VerificationData<'a> {
             rows,
             steps_s: Vec::new(),
         }
-    }
-}
-
-/// The verdict, as recorded.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Verification {
-    /// Both checks passed.
-    pub passed: bool,
-    /// Σₖ(Σᵢ Aᵢₖ)², the exact reference for s.
-    pub sum_reference: f64,
-    /// Largest |s − reference| / reference over every repetition's s.
-    pub sum_rel_error: f64,
-    /// Bound `sum_rel_error` must stay under.
-    pub sum_tolerance: f64,
-    /// Rows of C checked element by element.
-    pub rows_checked: Vec<usize>,
-    /// Elements of C compared.
-    pub elements_checked: u64,
-    /// Largest |C[r,j] − ref| / ref over the checked elements.
-    pub max_element_rel_error: f64,
-    /// Bound `max_element_rel_error` must stay under.
-    pub element_tolerance: f64,
-}
-
-impl Verification {
-    /// One line for the report: PASS/FAIL with the relative errors.
-    pub fn summary_line(&self) -> String {
-        format!(
-            "{} (sum rel. error {:.2e} ≤ {:.1e}; {} elements in {} rows, max rel. error {:.2e} ≤ {:.1e})",
-            if self.passed { "PASS" } else { "FAIL" },
-            self.sum_rel_error,
-            self.sum_tolerance,
-            self.elements_checked,
-            self.rows_checked.len(),
-            self.max_element_rel_error,
-            self.element_tolerance
-        )
     }
 }
 

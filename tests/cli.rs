@@ -95,7 +95,7 @@ fn a_record_is_saved_atomically_under_a_unique_name() {
             name.ends_with("_f32_n64.json") && name.contains("_cpu-"),
             "{name}"
         );
-        let record = matbench::record::store::read(f).expect("the record reads back");
+        let record = matbench::record::read::read(f).expect("the record reads back");
         assert!(record.verification.passed);
     }
 }
@@ -137,7 +137,7 @@ fn an_unwritable_results_dir_still_prints_the_result_and_exits_6() {
     assert!(String::from_utf8_lossy(&out.stdout).contains("Shape: (32, 32)"));
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(err.lines().count(), 1, "{err}");
-    assert!(err.contains("could not save the result"), "{err}");
+    assert!(err.contains("could not save the record in"), "{err}");
     assert_eq!(files_in(dir.path()).len(), 1, "only the blocker file");
 }
 

@@ -156,12 +156,12 @@ fn json(o: &Outcome) -> serde_json::Value {
 
 /// Pooled median matmul time of the records in `dir`, read without `compare`'s code.
 fn pooled_median_s(dir: &Path) -> f64 {
-    let records = matbench::record::store::read_all(&[dir.to_path_buf()]).expect("records read");
+    let records = matbench::record::read::read_all(&[dir.to_path_buf()]).expect("records read");
     let samples: Vec<f64> = records
         .iter()
         .flat_map(|(_, r)| r.matmul.samples_s.clone())
         .collect();
-    matbench::bench::Summary::from_samples(&samples)
+    matbench::model::stats::Summary::from_samples(&samples)
         .expect("the fixtures have samples")
         .median_s
 }

@@ -35,7 +35,7 @@ fn record_runs(dir: &Path) -> String {
 
 /// Every matmul sample of the n = 64 records in `dir`.
 fn samples_64(dir: &Path) -> Vec<f64> {
-    let records = matbench::record::store::read_all(&[dir.to_path_buf()]).expect("records read");
+    let records = matbench::record::read::read_all(&[dir.to_path_buf()]).expect("records read");
     records
         .iter()
         .filter(|(_, r)| r.config.n == 64)
@@ -66,13 +66,14 @@ fn github_action_benchmark_lists_each_benchmark_once_in_ms() {
     let v = export(dir.path(), "github-action-benchmark");
     let list = v.as_array().expect("an array");
     assert_eq!(list.len(), 2, "{v:#}");
-    let name = format!("cpu {device} f32 n=64 matmul");
+    // Named by key and setup: `cpu <model> f32 n=64 matmul (faer, <threads> threads)`.
+    let name = format!("cpu {device} f32 n=64 matmul (faer, ");
     let e = list
         .iter()
-        .find(|e| e["name"] == name.as_str())
+        .find(|e| e["name"].as_str().is_some_and(|n| n.starts_with(&name)))
         .unwrap_or_else(|| panic!("{name} in {v:#}"));
     assert_eq!(e["unit"], "ms");
-    let summary = matbench::bench::Summary::from_samples(&samples_64(dir.path())).unwrap();
+    let summary = matbench::model::stats::Summary::from_samples(&samples_64(dir.path())).unwrap();
     let value = e["value"].as_f64().unwrap();
     assert!((value - summary.median_s * 1e3).abs() < 1e-9, "{value}");
     let range = e["range"].as_str().unwrap();
@@ -95,8 +96,13 @@ fn bencher_has_latency_in_ns_and_throughput_in_flop_per_s() {
     let v = export(dir.path(), "bencher");
     let map = v.as_object().expect("an object keyed by benchmark");
     assert_eq!(map.len(), 2, "{v:#}");
-    let b = &v[format!("cpu {device} f32 n=64 matmul")];
-    let summary = matbench::bench::Summary::from_samples(&samples_64(dir.path())).unwrap();
+    let prefix = format!("cpu {device} f32 n=64 matmul (faer, ");
+    let b = map
+        .iter()
+        .find(|(k, _)| k.starts_with(&prefix))
+        .map(|(_, b)| b)
+        .unwrap_or_else(|| panic!("{prefix} in {v:#}"));
+    let summary = matbench::model::stats::Summary::from_samples(&samples_64(dir.path())).unwrap();
     let lat = &b["latency"];
     assert!((lat["value"].as_f64().unwrap() - summary.median_s * 1e9).abs() < 1e-3);
     assert!((lat["lower_value"].as_f64().unwrap() - summary.min_s * 1e9).abs() < 1e-3);

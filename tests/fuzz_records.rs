@@ -8,8 +8,8 @@
 //! as many cases start the binary).
 
 use assert_cmd::Command;
-use matbench::compare::{pool, render, report};
-use matbench::record::store;
+use matbench::commands::compare::{pool, render, verdict};
+use matbench::record::read;
 use proptest::prelude::*;
 use proptest::sample::Index;
 use serde_json::{Value, json};
@@ -237,29 +237,19 @@ fn read_and_compare_in_process(dir: &Path, bytes: &[u8]) {
     std::fs::write(&path, bytes).expect("the temporary file is written");
     let good = dir.join("good.json");
     std::fs::write(&good, real_record()).expect("the temporary file is written");
-    match store::read(&path) {
+    match read::read(&path) {
         Ok(record) => {
-            let baseline = store::read_all(&[good]).expect("the real record reads");
+            let baseline = read::read_all(&[good]).expect("the real record reads");
             let candidate = vec![(path.clone(), record)];
-            let (Ok(base), cand) = (pool::group(&baseline), pool::group(&candidate)) else {
-                panic!("the real record groups");
-            };
-            match cand {
-                Ok(cand) => {
-                    let r = report::build("b", "c", &base, &cand, 5.0, false);
-                    let _ = render::text(&r);
-                    let _ = render::markdown(&r);
-                    assert!(render::json(&r).is_ok());
-                }
-                Err(e) => {
-                    assert_eq!(e.exit_code(), 2);
-                    assert!(!pool::one_line(e).to_string().contains('\n'));
-                }
-            }
+            let (base, cand) = (pool::group(&baseline), pool::group(&candidate));
+            let r = verdict::build("b", "c", &base, &cand, 5.0, false);
+            let _ = render::text(&r);
+            let _ = render::markdown(&r);
+            assert!(render::json(&r).is_ok());
         }
         Err(e) => {
             assert_eq!(e.exit_code(), 2, "{e}");
-            assert!(!pool::one_line(e).to_string().contains('\n'));
+            assert!(!e.one_line().to_string().contains('\n'));
         }
     }
 }
@@ -285,7 +275,7 @@ proptest! {
         let fuzzed = dir.path().join("fuzzed.json");
         std::fs::write(&good, real_record()).expect("written");
         std::fs::write(&fuzzed, &bytes).expect("written");
-        let readable = store::read(&fuzzed).is_ok();
+        let readable = read::read(&fuzzed).is_ok();
         let out = Command::cargo_bin("matbench")
             .expect("the matbench binary is built for tests")
             .env_remove("RUST_BACKTRACE")

@@ -6,12 +6,13 @@ mod common;
 
 use assert_cmd::Command;
 use matbench::backend::cuda::CudaBackend;
-use matbench::backend::{Backend, CpuEngine, DeviceSelection, HostMatrix, cpu::CpuBackend};
-use matbench::cli::Format;
-use matbench::dtype::DType;
+use matbench::backend::{Backend, HostMatrix, cpu::CpuBackend};
+use matbench::bench::RunContext;
+use matbench::model::dtype::DType;
+use matbench::model::job::Job;
+use matbench::model::reps::Reps;
+use matbench::model::vocab::{CpuEngine, DeviceSelection, MatOp};
 use matbench::philox::Uniform;
-use matbench::plan::Plan;
-use std::time::Instant;
 
 macro_rules! require_gpu {
     ($name:expr) => {
@@ -22,17 +23,23 @@ macro_rules! require_gpu {
     };
 }
 
-fn plan(selection: DeviceSelection, n: usize, dtype: DType, seed: u64) -> Plan {
-    Plan {
+fn plan(selection: DeviceSelection, n: usize, dtype: DType, seed: u64) -> Job {
+    Job {
         selection,
         n,
         dtype,
-        op: matbench::backend::MatOp::Gemm,
+        op: MatOp::Gemm,
         warmup: 1,
-        reps: matbench::plan::Reps::Fixed(3),
+        reps: Reps::Fixed(3),
         seed,
-        format: Format::Json,
-        results_dir: None,
+    }
+}
+
+fn ctx() -> RunContext {
+    RunContext {
+        startup_s: 0.0,
+        process_start_s: matbench::backend::monotonic_s(),
+        args: vec![],
     }
 }
 
@@ -81,9 +88,7 @@ fn gpu_and_cpu_agree_on_the_same_seed() {
         let g = matbench::bench::run(
             &plan(DeviceSelection::Gpu { index: 0 }, n, dtype, 5),
             &mut gpu,
-            0.0,
-            Instant::now(),
-            vec![],
+            &ctx(),
         )
         .unwrap();
         let c = matbench::bench::run(
@@ -97,9 +102,7 @@ fn gpu_and_cpu_agree_on_the_same_seed() {
                 5,
             ),
             &mut cpu,
-            0.0,
-            Instant::now(),
-            vec![],
+            &ctx(),
         )
         .unwrap();
         assert!(
@@ -214,9 +217,7 @@ fn gpu_tensor_core_dtypes_pass_verification() {
             let r = matbench::bench::run(
                 &plan(DeviceSelection::Gpu { index: 0 }, n, dtype, 9),
                 &mut gpu,
-                0.0,
-                Instant::now(),
-                vec![],
+                &ctx(),
             )
             .unwrap();
             assert!(r.verification.passed, "{dtype} n={n}: {:?}", r.verification);
@@ -354,7 +355,6 @@ fn gpu_all_runs_every_gpu_at_the_same_time() {
 #[test]
 fn gpu_syrk_matches_the_cpu_and_passes_verification() {
     require_gpu!("gpu_syrk_matches_the_cpu_and_passes_verification");
-    use matbench::backend::MatOp;
     for (n, dtype) in [
         (1usize, DType::F32),
         (7, DType::F64),
@@ -364,7 +364,7 @@ fn gpu_syrk_matches_the_cpu_and_passes_verification() {
         let mut p = plan(DeviceSelection::Gpu { index: 0 }, n, dtype, 21);
         p.op = MatOp::Syrk;
         let mut gpu = CudaBackend::new(0).unwrap();
-        let g = matbench::bench::run(&p, &mut gpu, 0.0, Instant::now(), vec![]).unwrap();
+        let g = matbench::bench::run(&p, &mut gpu, &ctx()).unwrap();
         let mut q = plan(
             DeviceSelection::Cpu {
                 threads: 4,
@@ -376,7 +376,7 @@ fn gpu_syrk_matches_the_cpu_and_passes_verification() {
         );
         q.op = MatOp::Syrk;
         let mut cpu = CpuBackend::new(4, CpuEngine::Faer).unwrap();
-        let c = matbench::bench::run(&q, &mut cpu, 0.0, Instant::now(), vec![]).unwrap();
+        let c = matbench::bench::run(&q, &mut cpu, &ctx()).unwrap();
         assert!(
             g.verification.passed,
             "gpu syrk n={n} {dtype}: {:?}",

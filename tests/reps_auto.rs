@@ -90,8 +90,8 @@ fn a_saved_auto_record_reads_back() {
         .success();
     let files = files_in(dir.path());
     assert_eq!(files.len(), 1, "{files:?}");
-    let r = matbench::record::store::read(&files[0]).expect("the record reads back");
-    assert_eq!(r.config.reps_mode, matbench::record::RepsMode::Auto);
+    let r = matbench::record::read::read(&files[0]).expect("the record reads back");
+    assert_eq!(r.config.reps_mode, matbench::model::reps::RepsMode::Auto);
     assert_eq!(r.matmul.samples_s.len(), r.config.reps as usize);
     assert!(r.repetitions.is_some());
 }
@@ -124,8 +124,8 @@ fn sweep_takes_reps_auto_and_max_time() {
     let files = files_in(results.path());
     assert_eq!(files.len(), 2, "{files:?}");
     for f in &files {
-        let r = matbench::record::store::read(f).unwrap();
-        assert_eq!(r.config.reps_mode, matbench::record::RepsMode::Auto);
+        let r = matbench::record::read::read(f).unwrap();
+        assert_eq!(r.config.reps_mode, matbench::model::reps::RepsMode::Auto);
         assert_eq!(r.config.max_time_s, Some(0.2));
         assert_eq!(r.matmul.samples_s.len(), r.config.reps as usize);
     }

@@ -52,12 +52,7 @@ fn cpu_sweep_saves_every_run_prints_a_table_and_draws_a_chart() {
     let files = json_files(results.path());
     assert_eq!(files.len(), 4, "{files:?}");
     for f in &files {
-        assert!(
-            matbench::record::store::read(f)
-                .unwrap()
-                .verification
-                .passed
-        );
+        assert!(matbench::record::read::read(f).unwrap().verification.passed);
     }
     let svg = std::fs::read_to_string(plots.path().join("tflops.svg")).unwrap();
     assert!(svg.starts_with("<svg") && svg.contains("f64") && svg.contains("TFLOP/s"));

@@ -2,20 +2,29 @@
 //!
 //! Both read A in place with transposed strides, so C = A·Aᵀ is one GEMM call and no copy of
 //! A is made. All work runs inside one rayon pool sized by `--threads`. matrixmultiply keeps its
-//! own threads, sized by `MATMUL_NUM_THREADS` (set by `main` before any thread starts) and capped
+//! own threads, sized by `MATMUL_NUM_THREADS` ([`set_matmul_threads`], called by the command
+//! before any thread starts) and capped
 //! at 4 by the crate.
 
-use crate::Second;
-use crate::backend::{
-    Backend, BackendKind, CpuEngine, HostMatrix, Iteration, MatOp, format_byte, matrices_byte,
-};
-use crate::dtype::DType;
+use crate::backend::{Backend, HostMatrix, Iteration, format_byte, matrices_byte};
 use crate::error::Error;
+use crate::model::Second;
+use crate::model::dtype::DType;
+use crate::model::vocab::{BackendKind, CpuEngine, MatOp};
 use crate::philox::Uniform;
 use crate::record::DeviceRecord;
 use crate::verify::{MAX_SAMPLE_ROWS, VerificationData, flat_len};
 use rayon::prelude::*;
 use std::time::Instant;
+
+/// Sizes matrixmultiply's thread pool, which reads `MATMUL_NUM_THREADS` once, on first use
+/// (the crate has no other way to set it). Call it before any thread of this process starts.
+#[allow(unsafe_code)]
+pub fn set_matmul_threads(threads: usize) {
+    // SAFETY: the commands call this first thing, before any backend, pool or helper thread
+    // exists, so nothing can read the environment concurrently.
+    unsafe { std::env::set_var("MATMUL_NUM_THREADS", threads.to_string()) };
+}
 
 /// Rows handed to one rayon task when generating and reducing.
 const ROWS_PER_TASK: usize = 16;
@@ -67,7 +76,7 @@ impl CpuBackend {
             .num_threads(threads)
             .thread_name(|i| format!("matbench-cpu-{i}"))
             .build()
-            .map_err(|e| Error::Device(format!("could not start {threads} CPU threads: {e}")))?;
+            .map_err(|e| Error::System(format!("could not start {threads} CPU threads: {e}")))?;
         let host = crate::host::host_record();
         let device = DeviceRecord {
             kind: "cpu".into(),
@@ -96,7 +105,7 @@ impl CpuBackend {
     fn state(&mut self) -> Result<&mut Matrices, Error> {
         self.state
             .as_mut()
-            .ok_or_else(|| Error::Device("the CPU backend was used before prepare()".into()))
+            .ok_or_else(|| Error::device_msg("the CPU backend was used before prepare()"))
     }
 }
 
@@ -334,7 +343,7 @@ impl Backend for CpuBackend {
         let state = self
             .state
             .as_mut()
-            .ok_or_else(|| Error::Device("prepare() first".into()))?;
+            .ok_or_else(|| Error::device_msg("prepare() first"))?;
         let start = Instant::now();
         pool.install(|| match state {
             Matrices::F32(s) => generate(s, seed),
@@ -349,7 +358,7 @@ impl Backend for CpuBackend {
         let state = self
             .state
             .as_mut()
-            .ok_or_else(|| Error::Device("prepare() first".into()))?;
+            .ok_or_else(|| Error::device_msg("prepare() first"))?;
         pool.install(|| {
             let start = Instant::now();
             match state {
@@ -375,7 +384,7 @@ impl Backend for CpuBackend {
         let state = self
             .state
             .as_mut()
-            .ok_or_else(|| Error::Device("prepare() first".into()))?;
+            .ok_or_else(|| Error::device_msg("prepare() first"))?;
         let n = match state {
             Matrices::F32(s) => s.n,
             Matrices::F64(s) => s.n,

@@ -4,133 +4,23 @@
 //! generate A, compute C = A·Aᵀ with one GEMM, reduce s = Σ C, and hand over what verification
 //! needs. It times its own device work (CUDA events on the GPU) and nothing else: warm-up,
 //! repetitions, statistics, verification and recording live in [`crate::bench`] and are
-//! written once against [`Backend`].
+//! written once against [`Backend`]. What a device offers beyond the job (telemetry, its
+//! clock) it offers through the trait too, so the run loop never asks which backend it has.
 
 pub mod cpu;
 pub mod cuda;
+#[cfg(test)]
+pub mod fake;
 
-use crate::Second;
-use crate::dtype::DType;
 use crate::error::Error;
+use crate::model::Second;
+use crate::model::dtype::DType;
+use crate::model::vocab::{BackendKind, DeviceSelection, MatOp};
 use crate::record::DeviceRecord;
+use crate::telemetry::Sampler;
 use crate::verify::VerificationData;
-use serde::{Deserialize, Serialize};
-
-/// Which implementation runs the benchmark.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum BackendKind {
-    /// Host CPU through faer or matrixmultiply.
-    Cpu,
-    /// NVIDIA GPU through cuBLAS and NVRTC kernels.
-    Cuda,
-}
-
-impl BackendKind {
-    /// The dtypes this backend computes today; the plan refuses the others.
-    pub fn supported_dtypes(self) -> &'static [DType] {
-        match self {
-            BackendKind::Cpu => &[DType::F32, DType::F64],
-            BackendKind::Cuda => &[DType::F32, DType::F64, DType::Tf32, DType::Bf16, DType::F16],
-        }
-    }
-
-    /// Lowercase name used in records and file names.
-    pub fn name(self) -> &'static str {
-        match self {
-            BackendKind::Cpu => "cpu",
-            BackendKind::Cuda => "cuda",
-        }
-    }
-
-    /// The seed script's device string (`/cpu:0`, `/gpu:0`).
-    pub fn seed_device_name(self, index: usize) -> String {
-        match self {
-            BackendKind::Cpu => "/cpu:0".to_string(),
-            BackendKind::Cuda => format!("/gpu:{index}"),
-        }
-    }
-}
-
-/// Which product computes C = A·Aᵀ.
-#[derive(
-    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize, clap::ValueEnum,
-)]
-#[serde(rename_all = "lowercase")]
-pub enum MatOp {
-    /// The full GEMM, as the original benchmark ran: 2·n³ FLOP.
-    #[default]
-    Gemm,
-    /// The symmetric rank-k update: only one triangle of C is computed (n³ FLOP), and
-    /// s = 2·(strict triangle) + diagonal. f32 and f64 only.
-    Syrk,
-}
-
-impl MatOp {
-    /// Lowercase name used in records.
-    pub fn name(self) -> &'static str {
-        match self {
-            MatOp::Gemm => "gemm",
-            MatOp::Syrk => "syrk",
-        }
-    }
-
-    /// Floating-point operations of one product for n (SYRK: n²·(n + 1)).
-    pub fn flop(self, n: usize) -> f64 {
-        let n = n as f64;
-        match self {
-            MatOp::Gemm => 2.0 * n * n * n,
-            MatOp::Syrk => n * n * (n + 1.0),
-        }
-    }
-}
-
-/// The GEMM library used by the CPU backend.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, clap::ValueEnum)]
-#[serde(rename_all = "lowercase")]
-pub enum CpuEngine {
-    /// faer's GEMM, all requested threads (default: fastest here).
-    Faer,
-    /// matrixmultiply through ndarray (its threading stops at 4 threads).
-    Matrixmultiply,
-}
-
-impl CpuEngine {
-    /// Lowercase name used in records.
-    pub fn name(self) -> &'static str {
-        match self {
-            CpuEngine::Faer => "faer",
-            CpuEngine::Matrixmultiply => "matrixmultiply",
-        }
-    }
-}
-
-/// The device a plan runs on, with its device-specific settings.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum DeviceSelection {
-    /// The host CPU.
-    Cpu {
-        /// Worker threads.
-        threads: usize,
-        /// GEMM library.
-        engine: CpuEngine,
-    },
-    /// One NVIDIA GPU by CUDA ordinal.
-    Gpu {
-        /// CUDA device ordinal.
-        index: usize,
-    },
-}
-
-impl DeviceSelection {
-    /// The backend that serves this selection.
-    pub fn kind(&self) -> BackendKind {
-        match self {
-            DeviceSelection::Cpu { .. } => BackendKind::Cpu,
-            DeviceSelection::Gpu { .. } => BackendKind::Cuda,
-        }
-    }
-}
+use std::sync::OnceLock;
+use std::time::Instant;
 
 /// One timed matmul + reduce.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -197,6 +87,25 @@ pub trait Backend {
     fn startup_steps(&self) -> Vec<(String, Second)> {
         Vec::new()
     }
+
+    /// Starts sampling the device's clocks, power and temperature for the measured
+    /// repetitions: `None` where the device has nothing to sample (the CPU), `Some(Err(why))`
+    /// where it should but cannot (no NVML); the record says which.
+    fn start_telemetry(&self) -> Option<Result<Sampler, String>> {
+        None
+    }
+
+    /// Wall-clock seconds from a fixed point, monotonic: what the run loop measures its
+    /// budget (`--max-time`) and its one-off phases with. A test backend runs a virtual clock.
+    fn wall_clock_s(&self) -> Second {
+        monotonic_s()
+    }
+}
+
+/// Seconds since the first call in this process, from the monotonic clock.
+pub fn monotonic_s() -> Second {
+    static EPOCH: OnceLock<Instant> = OnceLock::new();
+    EPOCH.get_or_init(Instant::now).elapsed().as_secs_f64()
 }
 
 /// Opens the backend for `selection`: context, handles and kernels (the start-up phase).

@@ -1,70 +1,128 @@
 //! The run loop: prepare, generate, warm up, repeat until [`stopping::decide`] says so, verify,
-//! and assemble the record.
+//! and assemble the record. Written once against [`Backend`]; the clocks are the backend's
+//! (device timers for the phases, [`Backend::wall_clock_s`] for budgets and one-off phases).
 
-use crate::Second;
-use crate::backend::{Backend, DeviceSelection, Iteration};
-use crate::bench::Summary;
+use crate::backend::{Backend, Iteration, monotonic_s};
 use crate::bench::stopping::{self, RunningMedian};
 use crate::error::Error;
-use crate::plan::{Plan, Reps};
-use crate::record::{ConfigRecord, Phases, Repetitions, RepsMode, RunRecord, SCHEMA_VERSION};
+use crate::model::Second;
+use crate::model::job::Job;
+use crate::model::reps::{Reps, RepsMode};
+use crate::model::stats::Summary;
+use crate::model::vocab::DeviceSelection;
+use crate::record::telemetry::Telemetry;
+use crate::record::{ConfigRecord, Phases, Repetitions, RunRecord, SCHEMA_VERSION, Verification};
 use crate::verify;
-use std::time::Instant;
-
-/// A finished run, ready to export.
-pub type Outcome = RunRecord;
+use std::collections::BTreeMap;
 
 /// The git commit baked in by `build.rs`.
 pub const GIT_COMMIT: &str = env!("MATBENCH_GIT_COMMIT");
 
-/// Runs `plan` on an opened `backend`. `startup_s` is how long opening it took; `process_start`
-/// is when `main` began. Verification failure is not an error here: it is in the record.
-pub fn run(
-    plan: &Plan,
-    backend: &mut dyn Backend,
-    startup_s: Second,
-    process_start: Instant,
-    args: Vec<String>,
-) -> Result<Outcome, Error> {
-    let started_utc = chrono::Utc::now();
-    backend.set_op(plan.op)?;
-    backend.prepare(plan.n, plan.dtype)?;
+/// Where the run sits in its process: what the record says about everything outside the loop.
+#[derive(Clone, Debug)]
+pub struct RunContext {
+    /// How long opening the backend took.
+    pub startup_s: Second,
+    /// [`monotonic_s`] when `main` began (for the record's `process_s`).
+    pub process_start_s: Second,
+    /// The command line, as given.
+    pub args: Vec<String>,
+}
 
-    // The seed script's figure: one generate + matmul + reduce, result on the host.
-    let seed_clock = Instant::now();
-    let generate_s = backend.generate(plan.seed)?;
-    let mut seed_time_taken_s = None;
-    let mut iterations = Vec::with_capacity(plan.warmup as usize + plan.reps.expected() as usize);
-    let mut iterate = |backend: &mut dyn Backend| -> Result<Iteration, Error> {
+/// What the measuring loop leaves behind.
+struct Measured {
+    generate_s: Second,
+    /// The TensorFlow script's figure: generate + first matmul + reduce, result on the host.
+    script_time_s: Second,
+    /// Every repetition, warm-up first.
+    iterations: Vec<Iteration>,
+    repetitions: Repetitions,
+    telemetry: Option<Result<crate::telemetry::Sampler, String>>,
+}
+
+/// Runs `job` on an opened `backend`. Verification failure is not an error here: it is in the
+/// record.
+pub fn run(job: &Job, backend: &mut dyn Backend, ctx: &RunContext) -> Result<RunRecord, Error> {
+    let started_utc = chrono::Utc::now();
+    backend.set_op(job.op)?;
+    backend.prepare(job.n, job.dtype)?;
+    let measured = measure(job, backend)?;
+    let (verification, verify_s, verify_steps_s) = verify_run(job, backend, &measured.iterations)?;
+    let measured_reps = &measured.iterations[job.warmup as usize..];
+    let summary = |f: fn(&Iteration) -> f64| {
+        Summary::from_samples(&measured_reps.iter().map(f).collect::<Vec<_>>())
+            .ok_or_else(|| Error::device_msg("a device timer returned no valid time"))
+    };
+    let matmul = summary(|i| i.matmul_s)?;
+    let reduce = summary(|i| i.reduce_s)?;
+    let flop_per_matmul = job.op.flop(job.n);
+    let per_s = |flop: f64| flop / matmul.median_s.max(f64::MIN_POSITIVE) / 1e12;
+    let matmul_tflop_per_s = per_s(flop_per_matmul);
+    let telemetry = measured.telemetry.map(|t| match t {
+        Ok(sampler) => sampler.finish(matmul_tflop_per_s),
+        Err(reason) => Telemetry::unavailable(reason),
+    });
+    let phases = Phases {
+        startup_s: ctx.startup_s,
+        startup_steps_s: backend.startup_steps().into_iter().collect(),
+        generate_s: measured.generate_s,
+        verify_s,
+        verify_steps_s,
+        seed_time_taken_s: measured.script_time_s,
+        process_s: monotonic_s() - ctx.process_start_s,
+    };
+    Ok(RunRecord {
+        schema_version: SCHEMA_VERSION,
+        matbench_version: env!("CARGO_PKG_VERSION").to_string(),
+        git_commit: GIT_COMMIT.to_string(),
+        started_utc: started_utc.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        args: ctx.args.clone(),
+        config: config_record(job, backend, measured_reps.len()),
+        host: crate::host::host_record(),
+        device: backend.device().clone(),
+        math_mode: backend.math_mode(job.dtype),
+        flop_per_matmul,
+        phases,
+        matmul_tflop_per_s,
+        matmul_gemm_equivalent_tflop_per_s: per_s(crate::model::vocab::MatOp::Gemm.flop(job.n)),
+        matmul,
+        reduce,
+        repetitions: Some(measured.repetitions),
+        sum: measured.iterations.last().map_or(f64::NAN, |i| i.sum),
+        verification,
+        telemetry,
+    })
+}
+
+/// Generate, warm up, then repeat until the stopping rule says so (after the count, or, with
+/// `--reps auto`, once the median is precise enough or the budget is spent), sampling the
+/// device's telemetry during the measured repetitions only.
+fn measure(job: &Job, backend: &mut dyn Backend) -> Result<Measured, Error> {
+    let script_clock = backend.wall_clock_s();
+    let generate_s = backend.generate(job.seed)?;
+    let mut script_time_s = None;
+    let mut next = |backend: &mut dyn Backend| -> Result<Iteration, Error> {
         let it = backend.iterate()?;
-        seed_time_taken_s.get_or_insert_with(|| seed_clock.elapsed().as_secs_f64());
+        script_time_s.get_or_insert_with(|| backend.wall_clock_s() - script_clock);
+        if !(it.matmul_s.is_finite() && it.reduce_s.is_finite()) {
+            return Err(Error::device_msg("a device timer returned no valid time"));
+        }
         Ok(it)
     };
-    for _ in 0..plan.warmup {
-        iterations.push(iterate(backend)?);
+    let mut iterations = Vec::with_capacity(job.warmup as usize + job.reps.expected() as usize);
+    for _ in 0..job.warmup {
+        iterations.push(next(backend)?);
     }
-    // Measure until the stopping rule says so: after the count, or (auto) once the median is
-    // precise enough or the budget is spent.
-    // GPU runs: sample clocks, power and temperature during the measured repetitions only.
-    let sampler = backend
-        .device()
-        .uuid
-        .clone()
-        .map(|uuid| crate::telemetry::start(&uuid));
-    let measuring = Instant::now();
+    let telemetry = backend.start_telemetry();
+    let measuring = backend.wall_clock_s();
     let mut matmul_times = RunningMedian::default();
     let stop = loop {
-        let it = iterate(backend)?;
-        if !(it.matmul_s.is_finite() && it.reduce_s.is_finite()) {
-            return Err(Error::Device(
-                "a device timer returned no valid time".into(),
-            ));
-        }
-        matmul_times.push(it.matmul_s);
+        let it = next(backend)?;
         iterations.push(it);
-        let elapsed_s = measuring.elapsed().as_secs_f64();
+        matmul_times.push(it.matmul_s);
+        let elapsed_s = backend.wall_clock_s() - measuring;
         if let Some(stop) = stopping::decide(
-            plan.reps,
+            job.reps,
             matmul_times.len(),
             matmul_times.rel_std_error(),
             elapsed_s,
@@ -75,192 +133,192 @@ pub fn run(
     let repetitions = Repetitions {
         stop,
         median_rel_std_error: matmul_times.rel_std_error(),
-        measured_s: measuring.elapsed().as_secs_f64(),
+        measured_s: backend.wall_clock_s() - measuring,
     };
-    let seed_time_taken_s = seed_time_taken_s.unwrap_or_default();
-    let measured = &iterations[plan.warmup as usize..];
-    let samples = |f: fn(&Iteration) -> f64| measured.iter().map(f).collect::<Vec<_>>();
-    let summary = |v: Vec<f64>| {
-        Summary::from_samples(&v)
-            .ok_or_else(|| Error::Device("a device timer returned no valid time".into()))
-    };
-    let matmul = summary(samples(|i| i.matmul_s))?;
-    let reduce = summary(samples(|i| i.reduce_s))?;
-    let n = plan.n as f64;
-    let flop_per_matmul = plan.op.flop(plan.n);
-    let matmul_tflop_per_s = flop_per_matmul / matmul.median_s.max(f64::MIN_POSITIVE) / 1e12;
-    let telemetry = match sampler {
-        Some(Ok(s)) => Some(s.finish(matmul_tflop_per_s)),
-        Some(Err(reason)) => Some(crate::telemetry::unavailable(reason)),
-        None => None,
-    };
+    Ok(Measured {
+        generate_s,
+        script_time_s: script_time_s.unwrap_or_default(),
+        iterations,
+        repetitions,
+        telemetry,
+    })
+}
 
-    let verify_clock = Instant::now();
-    let rows = verify::sample_rows(plan.n, plan.seed);
+/// Verification on the backend's device, then the comparison on the host, with its steps
+/// (wall clock: the borrow of the backend's buffers rules out asking the backend's clock).
+fn verify_run(
+    job: &Job,
+    backend: &mut dyn Backend,
+    iterations: &[Iteration],
+) -> Result<(Verification, Second, BTreeMap<String, Second>), Error> {
+    let start = monotonic_s();
+    let rows = verify::sample_rows(job.n, job.seed);
     let data = backend.verification_data(&rows)?;
-    let backend_s = verify_clock.elapsed().as_secs_f64();
+    let backend_s = monotonic_s() - start;
+    let mut steps_s: BTreeMap<String, Second> = data.steps_s.iter().cloned().collect();
     let sums: Vec<f64> = iterations.iter().map(|i| i.sum).collect();
-    let verification = verify::check(plan.dtype, plan.n, &data, &sums);
-    let verify_s = verify_clock.elapsed().as_secs_f64();
-    let mut verify_steps_s: std::collections::BTreeMap<String, Second> =
-        data.steps_s.iter().cloned().collect();
-    verify_steps_s.insert("backend (wall)".into(), backend_s);
-    verify_steps_s.insert("compare (host)".into(), verify_s - backend_s);
+    let verification = verify::check(job.dtype, job.n, &data, &sums);
+    let verify_s = monotonic_s() - start;
+    steps_s.insert("backend (wall)".into(), backend_s);
+    steps_s.insert("compare (host)".into(), verify_s - backend_s);
+    Ok((verification, verify_s, steps_s))
+}
 
-    let (threads, cpu_engine, gpu_index) = match &plan.selection {
+/// The record's `config`: the job as run.
+fn config_record(job: &Job, backend: &dyn Backend, reps: usize) -> ConfigRecord {
+    let (threads, cpu_engine, gpu_index) = match &job.selection {
         DeviceSelection::Cpu { threads, engine } => {
             (Some(*threads), Some(engine.name().to_string()), None)
         }
         DeviceSelection::Gpu { index } => (None, None, Some(*index)),
     };
-    Ok(RunRecord {
-        schema_version: SCHEMA_VERSION,
-        matbench_version: env!("CARGO_PKG_VERSION").to_string(),
-        git_commit: GIT_COMMIT.to_string(),
-        started_utc: started_utc.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-        args,
-        config: ConfigRecord {
-            backend: backend.kind(),
-            n: plan.n,
-            dtype: plan.dtype,
-            op: plan.op,
-            warmup: plan.warmup,
-            reps: matmul_times.len(),
-            reps_mode: match plan.reps {
-                Reps::Fixed(_) => RepsMode::Fixed,
-                Reps::Auto { .. } => RepsMode::Auto,
-            },
-            max_time_s: match plan.reps {
-                Reps::Fixed(_) => None,
-                Reps::Auto { max_time_s } => Some(max_time_s),
-            },
-            seed: plan.seed,
-            threads,
-            cpu_engine,
-            gpu_index,
+    ConfigRecord {
+        backend: backend.kind(),
+        n: job.n,
+        dtype: job.dtype,
+        op: job.op,
+        warmup: job.warmup,
+        reps: u32::try_from(reps).unwrap_or(u32::MAX),
+        reps_mode: match job.reps {
+            Reps::Fixed(_) => RepsMode::Fixed,
+            Reps::Auto { .. } => RepsMode::Auto,
         },
-        host: crate::host::host_record(),
-        device: backend.device().clone(),
-        math_mode: backend.math_mode(plan.dtype),
-        flop_per_matmul,
-        phases: Phases {
-            startup_s,
-            startup_steps_s: backend.startup_steps().into_iter().collect(),
-            generate_s,
-            verify_s,
-            verify_steps_s,
-            seed_time_taken_s,
-            process_s: process_start.elapsed().as_secs_f64(),
+        max_time_s: match job.reps {
+            Reps::Fixed(_) => None,
+            Reps::Auto { max_time_s } => Some(max_time_s),
         },
-        matmul_tflop_per_s,
-        matmul_gemm_equivalent_tflop_per_s: 2.0 * n * n * n
-            / matmul.median_s.max(f64::MIN_POSITIVE)
-            / 1e12,
-        matmul,
-        reduce,
-        repetitions: Some(repetitions),
-        sum: sums.last().copied().unwrap_or(f64::NAN),
-        verification,
-        telemetry,
-    })
+        seed: job.seed,
+        threads,
+        cpu_engine,
+        gpu_index,
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::backend::{CpuEngine, cpu::CpuBackend};
-    use crate::cli::Format;
-    use crate::dtype::DType;
+    use crate::backend::cpu::CpuBackend;
+    use crate::backend::fake::FakeBackend;
+    use crate::model::dtype::DType;
+    use crate::model::reps::{MIN_AUTO_REPS, RepsStop, TARGET_MEDIAN_RSE};
+    use crate::model::vocab::CpuEngine;
+    use crate::model::vocab::MatOp;
 
-    fn plan(n: usize, dtype: DType, warmup: u32, reps: u32) -> Plan {
-        Plan {
+    fn job(n: usize, dtype: DType, warmup: u32, reps: Reps) -> Job {
+        Job {
             selection: DeviceSelection::Cpu {
                 threads: 2,
                 engine: CpuEngine::Faer,
             },
             n,
             dtype,
-            op: crate::backend::MatOp::Gemm,
+            op: MatOp::Gemm,
             warmup,
-            reps: Reps::Fixed(reps),
+            reps,
             seed: 1234,
-            format: Format::Json,
-            results_dir: None,
+        }
+    }
+
+    fn ctx() -> RunContext {
+        RunContext {
+            startup_s: 0.01,
+            process_start_s: monotonic_s(),
+            args: vec!["matbench".into()],
         }
     }
 
     #[test]
-    fn cpu_run_records_every_repetition_and_passes() {
-        let p = plan(96, DType::F32, 1, 3);
-        let mut b = CpuBackend::new(2, CpuEngine::Faer).unwrap();
-        let r = run(&p, &mut b, 0.01, Instant::now(), vec!["matbench".into()]).unwrap();
-        assert_eq!(r.matmul.samples_s.len(), 3);
+    fn every_repetition_is_recorded_and_the_answer_verified() {
+        let mut b = FakeBackend::new(&[0.004, 0.005, 0.006]);
+        let r = run(&job(24, DType::F64, 1, Reps::Fixed(3)), &mut b, &ctx()).unwrap();
+        assert_eq!(b.calls(), 4, "one warm-up and three measured");
+        assert_eq!(r.matmul.samples_s, vec![0.005, 0.006, 0.004]);
         assert_eq!(r.reduce.samples_s.len(), 3);
+        assert_eq!(r.matmul.median_s, 0.005);
         assert!(r.verification.passed, "{:?}", r.verification);
-        assert_eq!(r.flop_per_matmul, 2.0 * 96f64.powi(3));
-        assert!(r.matmul_tflop_per_s > 0.0);
-        assert!(r.phases.seed_time_taken_s >= r.phases.generate_s);
-        assert_eq!(r.config.seed, 1234);
-        assert!((r.sum - r.verification.sum_reference).abs() / r.sum < 1e-5);
+        assert_eq!(r.flop_per_matmul, 2.0 * 24f64.powi(3));
+        assert!((r.matmul_tflop_per_s - r.flop_per_matmul / 0.005 / 1e12).abs() < 1e-15);
+        assert_eq!(r.repetitions.as_ref().unwrap().stop, RepsStop::Count);
+        assert_eq!(r.config.reps, 3);
+        assert_eq!(r.telemetry, None, "the fake offers no telemetry");
+        assert_eq!(crate::record::read::validate(&r), Ok(()));
     }
 
     #[test]
-    fn auto_run_stops_by_the_rule_and_records_why() {
-        let mut p = plan(48, DType::F32, 1, 1);
-        p.reps = Reps::Auto { max_time_s: 0.2 };
-        let mut b = CpuBackend::new(2, CpuEngine::Faer).unwrap();
-        let r = run(&p, &mut b, 0.0, Instant::now(), vec![]).unwrap();
-        let reps = r.repetitions.clone().unwrap();
+    fn the_script_time_is_generate_plus_the_first_repetition() {
+        let mut b = FakeBackend::new(&[0.25]);
+        let r = run(&job(8, DType::F64, 2, Reps::Fixed(1)), &mut b, &ctx()).unwrap();
+        // generate (1 ms on the fake's clock) + one matmul (0.25 s) + one reduce (1 µs)
+        assert!((r.phases.seed_time_taken_s - 0.251_001).abs() < 1e-12);
+        assert_eq!(r.phases.generate_s, 1e-3);
+    }
+
+    #[test]
+    fn a_wrong_sum_in_any_repetition_fails_verification_but_is_recorded() {
+        let mut b = FakeBackend::new(&[0.01]).corrupt_from(3);
+        let r = run(&job(16, DType::F64, 1, Reps::Fixed(4)), &mut b, &ctx()).unwrap();
+        assert!(!r.verification.passed);
+        assert!(r.verification.sum_rel_error > 0.009, "{:?}", r.verification);
+        assert_eq!(r.matmul.samples_s.len(), 4);
+    }
+
+    #[test]
+    fn steady_times_converge_after_the_minimum() {
+        let mut b = FakeBackend::new(&[0.01]);
+        let j = job(8, DType::F64, 0, Reps::Auto { max_time_s: 100.0 });
+        let r = run(&j, &mut b, &ctx()).unwrap();
+        let reps = r.repetitions.unwrap();
+        assert_eq!(reps.stop, RepsStop::Converged);
+        assert_eq!(r.config.reps, MIN_AUTO_REPS);
         assert_eq!(r.config.reps_mode, RepsMode::Auto);
-        assert_eq!(r.config.max_time_s, Some(0.2));
+        assert_eq!(r.config.max_time_s, Some(100.0));
+        assert!(reps.median_rel_std_error.unwrap() <= TARGET_MEDIAN_RSE);
+    }
+
+    #[test]
+    fn noisy_times_run_until_the_budget_on_the_backends_clock() {
+        // ±50% noise never converges in 10 repetitions; each takes 0.1 s on the fake's clock,
+        // so a 1 s budget is spent after 10.
+        let times: Vec<f64> = (0..10)
+            .map(|i| if i % 2 == 0 { 0.05 } else { 0.15 })
+            .collect();
+        let mut b = FakeBackend::new(&times);
+        let j = job(8, DType::F64, 0, Reps::Auto { max_time_s: 1.0 });
+        let r = run(&j, &mut b, &ctx()).unwrap();
+        let reps = r.repetitions.clone().unwrap();
+        assert_eq!(reps.stop, RepsStop::MaxTime);
+        assert!(reps.measured_s >= 1.0 && reps.measured_s < 1.2, "{reps:?}");
         assert_eq!(r.matmul.samples_s.len(), r.config.reps as usize);
-        assert_eq!(r.reduce.samples_s.len(), r.config.reps as usize);
-        assert!(
-            r.config.reps >= stopping::MIN_AUTO_REPS,
-            "{}",
-            r.config.reps
-        );
-        let rse = reps.median_rel_std_error.unwrap();
-        match reps.stop {
-            crate::bench::RepsStop::Converged => assert!(rse <= stopping::TARGET_MEDIAN_RSE),
-            crate::bench::RepsStop::MaxTime => assert!(reps.measured_s >= 0.2),
-            // A fast machine can run the whole cap inside the budget.
-            crate::bench::RepsStop::MaxReps => assert_eq!(r.config.reps, crate::plan::MAX_REPS),
-            other => panic!("unexpected stop {other:?}"),
-        }
         // The recorded precision is the one the record's own statistics give.
         let again = stopping::median_rel_std_error(&r.matmul.samples_s).unwrap();
+        let rse = reps.median_rel_std_error.unwrap();
         assert!((again - rse).abs() <= 1e-9 * rse, "{again} vs {rse}");
-        assert!(r.verification.passed, "{:?}", r.verification);
     }
 
     #[test]
-    fn fixed_run_records_a_count_stop() {
-        let mut b = CpuBackend::new(1, CpuEngine::Faer).unwrap();
-        let r = run(
-            &plan(16, DType::F64, 0, 2),
-            &mut b,
-            0.0,
-            Instant::now(),
-            vec![],
-        )
-        .unwrap();
-        let reps = r.repetitions.unwrap();
-        assert_eq!((r.config.reps, r.config.reps_mode), (2, RepsMode::Fixed));
-        assert_eq!(
-            (reps.stop, r.config.max_time_s),
-            (crate::bench::RepsStop::Count, None)
-        );
-        assert!(reps.measured_s > 0.0);
+    fn a_first_repetition_longer_than_the_budget_is_the_only_one() {
+        let mut b = FakeBackend::new(&[3.0]);
+        let j = job(8, DType::F64, 1, Reps::Auto { max_time_s: 2.0 });
+        let r = run(&j, &mut b, &ctx()).unwrap();
+        assert_eq!(r.config.reps, 1);
+        assert_eq!(r.repetitions.unwrap().stop, RepsStop::MaxTime);
     }
 
     #[test]
-    fn same_seed_same_matrix_same_sum_across_engines() {
-        let p = plan(50, DType::F64, 0, 1);
+    fn a_device_error_stops_the_run() {
+        let mut b = FakeBackend::new(&[0.01]);
+        let e = run(&job(1000, DType::F64, 0, Reps::Fixed(1)), &mut b, &ctx()).unwrap_err();
+        assert_eq!(e.exit(), crate::error::Exit::OutOfMemory);
+    }
+
+    #[test]
+    fn a_cpu_run_passes_and_engines_agree_on_the_same_matrix() {
+        let j = job(50, DType::F64, 0, Reps::Fixed(1));
         let mut faer = CpuBackend::new(2, CpuEngine::Faer).unwrap();
         let mut mm = CpuBackend::new(1, CpuEngine::Matrixmultiply).unwrap();
-        let a = run(&p, &mut faer, 0.0, Instant::now(), vec![]).unwrap();
-        let b = run(&p, &mut mm, 0.0, Instant::now(), vec![]).unwrap();
+        let a = run(&j, &mut faer, &ctx()).unwrap();
+        let b = run(&j, &mut mm, &ctx()).unwrap();
+        assert!(a.verification.passed && b.verification.passed);
         assert_eq!(a.verification.sum_reference, b.verification.sum_reference);
         assert!((a.sum - b.sum).abs() <= 1e-12 * a.sum);
     }

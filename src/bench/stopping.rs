@@ -23,44 +23,14 @@
 //! recompute it from a record: `MEDIAN_SE_FACTOR · matmul.stddev_s / √config.reps /
 //! matmul.median_s`.
 
-use crate::Second;
-use crate::plan::{MAX_REPS, Reps};
-use serde::{Deserialize, Serialize};
+use crate::model::Second;
+use crate::model::reps::{MAX_REPS, MIN_AUTO_REPS, Reps, RepsStop, TARGET_MEDIAN_RSE};
+use crate::model::stats::Summary;
 use std::cmp::{Ordering, Reverse};
 use std::collections::BinaryHeap;
 
-/// Fewest measured repetitions of an automatic run (unless the first one spends the budget).
-pub const MIN_AUTO_REPS: u32 = 5;
-/// An automatic run has converged once the median's relative standard error is this or less.
-pub const TARGET_MEDIAN_RSE: f64 = 0.01;
 /// √(π/2): the standard error of the median of k normal samples is √(π/2)·σ/√k for large k.
 pub const MEDIAN_SE_FACTOR: f64 = 1.253_314_137_315_500_3;
-
-/// Why measuring stopped.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum RepsStop {
-    /// The fixed `--reps COUNT` ran.
-    Count,
-    /// `--reps auto`: the median is known to ±[`TARGET_MEDIAN_RSE`].
-    Converged,
-    /// `--reps auto`: `--max-time` was spent first.
-    MaxTime,
-    /// `--reps auto`: [`MAX_REPS`] repetitions ran first.
-    MaxReps,
-}
-
-impl RepsStop {
-    /// The name used in records: `count`, `converged`, `max_time`, `max_reps`.
-    pub fn name(self) -> &'static str {
-        match self {
-            RepsStop::Count => "count",
-            RepsStop::Converged => "converged",
-            RepsStop::MaxTime => "max_time",
-            RepsStop::MaxReps => "max_reps",
-        }
-    }
-}
 
 /// The stopping rule, after `k` measured repetitions whose median has relative standard error
 /// `median_rse` (`None` when it is not known: fewer than two samples, or a median of 0), with
@@ -91,7 +61,7 @@ pub fn should_stop(reps: Reps, samples: &[Second], elapsed_s: Second) -> Option<
 /// Relative standard error of the median of `samples`: √(π/2)·s/√k / median. `None` for fewer
 /// than two samples, a median that is not above 0, or a sample that is not finite.
 pub fn median_rel_std_error(samples: &[Second]) -> Option<f64> {
-    let s = crate::bench::Summary::from_samples(samples)?;
+    let s = Summary::from_samples(samples)?;
     rel_std_error(samples.len(), s.stddev_s, s.median_s)
 }
 
@@ -164,7 +134,7 @@ impl RunningMedian {
         self.lower.is_empty()
     }
 
-    /// The median (the mean of the middle two for an even count), as [`crate::bench::Summary`]
+    /// The median (the mean of the middle two for an even count), as [`Summary`]
     /// computes it.
     pub fn median(&self) -> Option<f64> {
         let low = self.lower.peek()?.0;
@@ -314,7 +284,7 @@ mod tests {
         assert!(running.is_empty() && running.median().is_none());
         for k in 1..=samples.len() {
             running.push(samples[k - 1]);
-            let s = crate::bench::Summary::from_samples(&samples[..k]).unwrap();
+            let s = Summary::from_samples(&samples[..k]).unwrap();
             assert_eq!(running.len() as usize, k);
             assert_eq!(running.median(), Some(s.median_s), "k = {k}");
             assert!((running.stddev() - s.stddev_s).abs() <= 1e-12 * s.mean_s);

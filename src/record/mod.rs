@@ -3,14 +3,18 @@
 //! `docs/results-schema.md` documents every field; bump [`SCHEMA_VERSION`] on any change a
 //! reader must know about.
 
+pub mod json;
+pub mod key;
+pub mod read;
 pub mod store;
+pub mod telemetry;
 
-use crate::Second;
-use crate::backend::BackendKind;
-use crate::bench::{RepsStop, Summary};
-use crate::dtype::DType;
 use crate::host::HostRecord;
-use crate::verify::Verification;
+use crate::model::Second;
+use crate::model::dtype::DType;
+use crate::model::reps::{RepsMode, RepsStop};
+use crate::model::stats::Summary;
+use crate::model::vocab::{BackendKind, MatOp};
 use serde::{Deserialize, Serialize};
 
 /// Version of the record layout written by this build.
@@ -62,7 +66,7 @@ pub struct RunRecord {
     /// GPU clocks, temperature, power, energy and throttling during the measured repetitions
     /// (NVML); `null` for CPU runs and in records made before it existed.
     #[serde(default)]
-    pub telemetry: Option<crate::telemetry::Telemetry>,
+    pub telemetry: Option<telemetry::Telemetry>,
 }
 
 /// The run's parameters after validation.
@@ -76,7 +80,7 @@ pub struct ConfigRecord {
     pub dtype: DType,
     /// `gemm` (the full product, the default) or `syrk` (one triangle of C).
     #[serde(default)]
-    pub op: crate::backend::MatOp,
+    pub op: MatOp,
     /// Untimed repetitions before measuring.
     pub warmup: u32,
     /// Measured repetitions actually run (with `--reps auto`, as many as the rule asked for).
@@ -95,17 +99,6 @@ pub struct ConfigRecord {
     pub cpu_engine: Option<String>,
     /// CUDA ordinal (cuda backend).
     pub gpu_index: Option<usize>,
-}
-
-/// How the number of measured repetitions was chosen.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum RepsMode {
-    /// A count given with `--reps COUNT` (or the default).
-    #[default]
-    Fixed,
-    /// `--reps auto`: until the median is known to ±1%, or `--max-time` or the cap.
-    Auto,
 }
 
 /// How the measured repetitions ended.
@@ -170,12 +163,49 @@ pub struct Phases {
     pub process_s: Second,
 }
 
+/// The verdict, as recorded.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Verification {
+    /// Both checks passed.
+    pub passed: bool,
+    /// Σₖ(Σᵢ Aᵢₖ)², the exact reference for s.
+    pub sum_reference: f64,
+    /// Largest |s − reference| / reference over every repetition's s.
+    pub sum_rel_error: f64,
+    /// Bound `sum_rel_error` must stay under.
+    pub sum_tolerance: f64,
+    /// Rows of C checked element by element.
+    pub rows_checked: Vec<usize>,
+    /// Elements of C compared.
+    pub elements_checked: u64,
+    /// Largest |C[r,j] − ref| / ref over the checked elements.
+    pub max_element_rel_error: f64,
+    /// Bound `max_element_rel_error` must stay under.
+    pub element_tolerance: f64,
+}
+
+impl Verification {
+    /// One line for the report: PASS/FAIL with the relative errors.
+    pub fn summary_line(&self) -> String {
+        format!(
+            "{} (sum rel. error {:.2e} ≤ {:.1e}; {} elements in {} rows, max rel. error {:.2e} ≤ {:.1e})",
+            if self.passed { "PASS" } else { "FAIL" },
+            self.sum_rel_error,
+            self.sum_tolerance,
+            self.elements_checked,
+            self.rows_checked.len(),
+            self.max_element_rel_error,
+            self.element_tolerance
+        )
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::path::PathBuf;
 
-    /// Every record committed under `results/reference/`, as `store::read_all` reads them.
+    /// Every record committed under `results/reference/`, as `read::read_all` reads them.
     fn reference_records() -> Vec<RunRecord> {
         let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("results/reference");
         let mut dirs: Vec<PathBuf> = std::fs::read_dir(&root)
@@ -184,7 +214,7 @@ mod tests {
             .filter(|p| p.is_dir())
             .collect();
         dirs.sort();
-        store::read_all(&dirs)
+        read::read_all(&dirs)
             .unwrap()
             .into_iter()
             .map(|(_, r)| r)

@@ -2,7 +2,7 @@
 //! then a rename that refuses to overwrite), under names that never collide.
 
 use crate::error::Error;
-use crate::record::{RunRecord, SCHEMA_VERSION};
+use crate::record::RunRecord;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -24,7 +24,7 @@ pub fn file_name(record: &RunRecord, utc: &chrono::DateTime<chrono::Utc>) -> Str
         slug(&record.host.hostname),
         slug(&device),
         match record.config.op {
-            crate::backend::MatOp::Gemm => record.config.dtype.to_string(),
+            crate::model::vocab::MatOp::Gemm => record.config.dtype.to_string(),
             op => format!("{}-{}", record.config.dtype, op.name()),
         },
         record.config.n
@@ -52,10 +52,7 @@ fn slug(text: &str) -> String {
 /// Writes `bytes` as `dir/name`, creating `dir`. Never overwrites: a taken name gets a
 /// `-1`, `-2`, … suffix. Nothing is left behind on failure (the temporary file is removed).
 pub fn write_new(dir: &Path, name: &str, bytes: &[u8]) -> Result<PathBuf, Error> {
-    let fail = |e: std::io::Error| Error::Save {
-        dir: dir.to_path_buf(),
-        reason: e.to_string(),
-    };
+    let fail = |e: std::io::Error| Error::save("the record", dir, e.to_string());
     std::fs::create_dir_all(dir).map_err(fail)?;
     let mut tmp = new_temp(dir, ".tmp").map_err(fail)?;
     tmp.write_all(bytes).map_err(fail)?;
@@ -73,17 +70,17 @@ pub fn write_new(dir: &Path, name: &str, bytes: &[u8]) -> Result<PathBuf, Error>
             Err(e) => return Err(fail(e.error)),
         }
     }
-    Err(Error::Save {
-        dir: dir.to_path_buf(),
-        reason: "1000 records of the same name already exist".into(),
-    })
+    Err(Error::save(
+        "the record",
+        dir,
+        "1000 records of the same name already exist",
+    ))
 }
 
 /// Writes `record` as JSON into `dir` under [`file_name`] (never overwriting, atomically): the
 /// one way a run's record reaches the disk, for single runs, multi-GPU runs and sweeps.
 pub fn save(dir: &Path, record: &RunRecord) -> Result<PathBuf, Error> {
-    use crate::export::Exporter;
-    let bytes = crate::export::JsonExporter.serialize(record)?;
+    let bytes = crate::record::json::to_bytes(record, "the record")?;
     let started = chrono::DateTime::parse_from_rfc3339(&record.started_utc)
         .map(|t| t.with_timezone(&chrono::Utc))
         .unwrap_or_else(|_| chrono::Utc::now());
@@ -101,71 +98,6 @@ pub fn new_temp(dir: &Path, suffix: &str) -> std::io::Result<tempfile::NamedTemp
         builder.permissions(std::fs::Permissions::from_mode(0o644));
     }
     builder.tempfile_in(dir)
-}
-
-/// Reads a record back, refusing other schema versions and foreign JSON with one clear message.
-pub fn read(path: &Path) -> Result<RunRecord, Error> {
-    // Messages may quote file contents (serde names an unknown variant): keep them one line.
-    let bad = |reason: String| Error::BadRecord {
-        path: path.to_path_buf(),
-        reason: reason
-            .chars()
-            .map(|c| if c.is_control() { ' ' } else { c })
-            .collect(),
-    };
-    let bytes = std::fs::read(path).map_err(|e| bad(e.to_string()))?;
-    let value: serde_json::Value =
-        serde_json::from_slice(&bytes).map_err(|e| bad(format!("not valid JSON ({e})")))?;
-    match value
-        .get("schema_version")
-        .and_then(serde_json::Value::as_u64)
-    {
-        Some(v) if v == u64::from(SCHEMA_VERSION) => {}
-        Some(v) => {
-            return Err(bad(format!(
-                "schema version {v}, this matbench reads version {SCHEMA_VERSION}"
-            )));
-        }
-        None => return Err(bad("not a matbench record (no schema_version)".into())),
-    }
-    serde_json::from_value(value).map_err(|e| bad(format!("not a valid matbench record ({e})")))
-}
-
-/// Reads every record named by `paths`: files as given, directories by their `*.json` files
-/// (not recursing, skipping hidden and temporary files), in name order. A file that is not a
-/// record of this schema, or a path that names no record at all, is an error (exit 2).
-pub fn read_all(paths: &[PathBuf]) -> Result<Vec<(PathBuf, RunRecord)>, Error> {
-    let mut out = Vec::new();
-    for path in paths {
-        let bad = |reason: String| Error::BadRecord {
-            path: path.clone(),
-            reason,
-        };
-        let meta = std::fs::metadata(path).map_err(|e| bad(e.to_string()))?;
-        if meta.is_dir() {
-            let mut files: Vec<PathBuf> = std::fs::read_dir(path)
-                .map_err(|e| bad(e.to_string()))?
-                .filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|p| {
-                    p.extension().is_some_and(|x| x == "json")
-                        && p.file_name()
-                            .is_some_and(|n| !n.to_string_lossy().starts_with('.'))
-                        && p.is_file()
-                })
-                .collect();
-            files.sort();
-            if files.is_empty() {
-                return Err(bad("no matbench records (*.json) in this directory".into()));
-            }
-            for f in files {
-                let record = read(&f)?;
-                out.push((f, record));
-            }
-        } else {
-            out.push((path.clone(), read(path)?));
-        }
-    }
-    Ok(out)
 }
 
 #[cfg(test)]
@@ -206,26 +138,5 @@ mod tests {
         std::fs::write(&file, b"").unwrap();
         let err = write_new(&file.join("sub"), "x.json", b"{}").unwrap_err();
         assert_eq!(err.exit_code(), 6);
-    }
-
-    #[test]
-    fn reading_refuses_foreign_and_other_versions() {
-        let dir = tempfile::tempdir().unwrap();
-        let p = dir.path().join("r.json");
-        for (text, needle) in [
-            ("{\"schema_version\": 99}", "schema version 99"),
-            ("[1,2]", "no schema_version"),
-            ("{\"schema_version\": 1}", "not a valid matbench record"),
-            ("{\"schema_ver", "not valid JSON"),
-            (
-                "{\"schema_version\": 1, \"config\": {\"backend\": \"cpu\\nx\"}}",
-                "not a valid matbench record",
-            ),
-        ] {
-            std::fs::write(&p, text).unwrap();
-            let msg = read(&p).unwrap_err().to_string();
-            assert!(msg.contains(needle), "{msg}");
-            assert_eq!(msg.lines().count(), 1, "{msg}");
-        }
     }
 }

@@ -50,8 +50,8 @@ pub struct Kernels {
 
 impl Kernels {
     /// The kernels for `dtype`'s storage (tf32 runs store f32).
-    pub fn for_dtype(&self, dtype: crate::dtype::DType) -> &TypedKernels {
-        use crate::dtype::DType;
+    pub fn for_dtype(&self, dtype: crate::model::dtype::DType) -> &TypedKernels {
+        use crate::model::dtype::DType;
         match dtype {
             DType::F32 | DType::Tf32 => &self.f32,
             DType::F64 => &self.f64,
@@ -104,7 +104,7 @@ impl Compiled {
 }
 
 fn nvrtc_failed(arch: &str, what: &str, e: impl std::fmt::Debug) -> Error {
-    Error::Device(format!(
+    Error::device_msg(format!(
         "NVRTC could not {what} kernels/matbench.cu for {arch}: {e:?}"
     ))
 }
@@ -147,7 +147,7 @@ fn compile_cubin(major: i32, minor: i32) -> Result<Vec<u8>, Error> {
                         .join(" ")
                 })
                 .unwrap_or_default();
-            Error::Device(format!(
+            Error::device_msg(format!(
                 "NVRTC could not compile kernels/matbench.cu for {arch}: {e:?} {log}"
             ))
         })
@@ -187,13 +187,13 @@ impl Kernels {
             Compiled::Cubin(bytes) => Ptx::from_binary(bytes),
             Compiled::Ptx(ptx) => ptx,
         };
-        let module = ctx
-            .load_module(image)
-            .map_err(|e| Error::Device(format!("loading the compiled kernels failed: {e:?}")))?;
+        let module = ctx.load_module(image).map_err(|e| {
+            Error::device_msg(format!("loading the compiled kernels failed: {e:?}"))
+        })?;
         let f = |name: &str| {
-            module
-                .load_function(name)
-                .map_err(|e| Error::Device(format!("kernel {name} not found in the module: {e:?}")))
+            module.load_function(name).map_err(|e| {
+                Error::device_msg(format!("kernel {name} not found in the module: {e:?}"))
+            })
         };
         let typed = |t: &str| -> Result<TypedKernels, Error> {
             Ok(TypedKernels {

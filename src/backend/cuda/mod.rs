@@ -11,12 +11,12 @@ pub mod kernels;
 pub mod launch;
 pub mod probe;
 
-use crate::Second;
 use crate::backend::{
     Backend, BackendKind, HostMatrix, Iteration, MatOp, format_byte, matrices_byte,
 };
-use crate::dtype::DType;
 use crate::error::Error;
+use crate::model::Second;
+use crate::model::dtype::DType;
 use crate::record::DeviceRecord;
 use crate::verify::{MAX_SAMPLE_ROWS, VerificationData, flat_len};
 use cudarc::cublas::sys::{cublasMath_t, cublasOperation_t};
@@ -89,13 +89,13 @@ fn driver(what: &'static str) -> impl Fn(DriverError) -> Error {
         if e.0 == sys::CUresult::CUDA_ERROR_OUT_OF_MEMORY {
             Error::OutOfMemory(format!("{what}: the GPU ran out of memory ({name})"))
         } else {
-            Error::Device(format!("{what} failed on the GPU ({name})"))
+            Error::device_msg(format!("{what} failed on the GPU ({name})"))
         }
     }
 }
 
 fn cublas(what: &'static str) -> impl Fn(cudarc::cublas::result::CublasError) -> Error {
-    move |e| Error::Device(format!("{what} failed in cuBLAS ({:?})", e.0))
+    move |e| Error::device_msg(format!("{what} failed in cuBLAS ({:?})", e.0))
 }
 
 impl CudaBackend {
@@ -140,7 +140,7 @@ impl CudaBackend {
         step("context", &mut since);
         cublas_loader
             .join()
-            .map_err(|_| Error::Device("loading cuBLAS panicked".into()))??;
+            .map_err(|_| Error::device_msg("loading cuBLAS panicked"))??;
         let blas = CudaBlas::new(stream.clone()).map_err(cublas("creating the cuBLAS handle"))?;
         // SAFETY: the handle is alive for the duration of the call (owned by `blas`).
         unsafe {
@@ -154,7 +154,7 @@ impl CudaBackend {
         step("cublas", &mut since);
         let (compiled, compile_s) = compiler
             .join()
-            .map_err(|_| Error::Device("compiling the kernels panicked".into()))??;
+            .map_err(|_| Error::device_msg("compiling the kernels panicked"))??;
         let kernel_form = compiled.describe(major, minor);
         step("kernels_wait", &mut since);
         let kernels = Kernels::load(&ctx, compiled)?;
@@ -211,7 +211,7 @@ impl CudaBackend {
     fn state(&self) -> Result<&State, Error> {
         self.state
             .as_ref()
-            .ok_or_else(|| Error::Device("the CUDA backend was used before prepare()".into()))
+            .ok_or_else(|| Error::device_msg("the CUDA backend was used before prepare()"))
     }
 
     fn elapsed(&self, from: usize, to: usize) -> Result<Second, Error> {
@@ -393,7 +393,7 @@ fn run_gemm(
             let (pc, _gc) = c.device_ptr_mut(stream);
             ex(pa, pc, data, cublasComputeType_t::CUBLAS_COMPUTE_32F)
         }
-        (dtype, _) => Err(Error::Device(format!(
+        (dtype, _) => Err(Error::device_msg(format!(
             "internal: {dtype} run without {dtype} buffers"
         ))),
     }
@@ -702,7 +702,7 @@ impl Backend for CudaBackend {
         let st = self
             .state
             .as_mut()
-            .ok_or_else(|| Error::Device("prepare() first".into()))?;
+            .ok_or_else(|| Error::device_msg("prepare() first"))?;
         let len = (st.n * st.n) as u64;
         let k = self.kernels.for_dtype(st.dtype);
         self.events[0]
@@ -728,7 +728,7 @@ impl Backend for CudaBackend {
         let st = self
             .state
             .as_mut()
-            .ok_or_else(|| Error::Device("prepare() first".into()))?;
+            .ok_or_else(|| Error::device_msg("prepare() first"))?;
         let p = gemm::a_times_a_transposed(st.n)?;
         let len = (st.n * st.n) as u64;
         let k = self.kernels.for_dtype(st.dtype);
@@ -825,7 +825,7 @@ impl Backend for CudaBackend {
         let st = self
             .state
             .as_mut()
-            .ok_or_else(|| Error::Device("prepare() first".into()))?;
+            .ok_or_else(|| Error::device_msg("prepare() first"))?;
         let n = st.n;
         let rows: Vec<usize> = rows
             .iter()

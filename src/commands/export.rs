@@ -1,11 +1,13 @@
 //! `matbench export RESULTS... --to github-action-benchmark|bencher`: stored results in the
 //! JSON formats of two CI dashboards.
 //!
-//! Runs are grouped exactly as `compare` groups them ([`crate::compare::pool`]): one
-//! benchmark per (backend, device model, dtype, n), named `cuda NVIDIA H200 f32 n=10000 matmul`,
-//! with the samples of all its runs pooled. Both formats want one entry per benchmark name (a
-//! Bencher report is a JSON object keyed by name), so pooling is what keeps a directory with
-//! several runs of one configuration from producing duplicates.
+//! Runs are grouped by benchmark key *and* setup ([`crate::record::key`]): one series per
+//! (backend, device model, dtype, op, n) and (CPU engine and threads, warm-up, cuBLAS and
+//! driver), named `cuda NVIDIA H200 f32 n=10000 matmul (cuBLAS 13.1.0, driver 580.159.04)`,
+//! with the samples of all its runs pooled. A dashboard thus never pools faer on 16 threads with
+//! matrixmultiply on 4, or cold `--warmup 0` runs with warm ones. Both formats want one entry
+//! per name (a Bencher report is a JSON object keyed by name), so pooling is what keeps a
+//! directory with several runs of one configuration from producing duplicates.
 //!
 //! - [`github_action_benchmark`]: github-action-benchmark's `customSmallerIsBetter` input, a
 //!   JSON array of `{"name", "unit", "value", "range", "extra"}`; value = median matmul time
@@ -17,16 +19,16 @@
 //!
 //! The renderers return bytes and do no I/O; only [`run`] reads files and prints.
 
-use crate::bench::Summary;
 use crate::cli::{ExportArgs, ExportTarget};
-use crate::compare::pool::{self, Key, Pool, one_line};
-use crate::compare::render::{significant, throughput};
-use crate::error::Error;
-use crate::record::store;
+use crate::commands::compare::pool::{self, Pool, SeriesKey};
+use crate::commands::compare::render::{significant, throughput};
+use crate::error::{Error, Exit};
+use crate::model::stats::Summary;
+use crate::output::Stdout;
+use crate::record::json;
+use crate::record::read;
 use serde::Serialize;
 use std::collections::BTreeMap;
-use std::io::Write;
-use std::process::ExitCode;
 
 /// One entry of github-action-benchmark's `customSmallerIsBetter` array.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -59,13 +61,14 @@ pub struct BmfMetric {
 pub struct BmfBenchmark {
     /// Matmul time, nanoseconds: median, fastest and slowest sample.
     pub latency: BmfMetric,
-    /// FLOP per second: 2·n³ over the median, slowest and fastest sample.
+    /// FLOP per second: the op's FLOP over the median, slowest and fastest sample.
     pub throughput: BmfMetric,
 }
 
-/// The benchmark name both formats use: `cuda NVIDIA H200 f32 n=10000 matmul`.
-pub fn benchmark_name(key: &Key) -> String {
-    format!("{key} matmul")
+/// The series name both formats use:
+/// `cuda NVIDIA H200 f32 n=10000 matmul (cuBLAS 13.1.0, driver 580.159.04)`.
+pub fn benchmark_name(key: &SeriesKey) -> String {
+    format!("{} matmul ({})", key.0, key.1)
 }
 
 /// A pool's statistics over all its samples (`None` only for a pool without samples, which
@@ -76,12 +79,12 @@ fn summary(pool: &Pool) -> Option<Summary> {
 
 /// Names made unique: a second benchmark of the same name (possible only with device names
 /// made up to collide) gets ` #2`.
-fn unique_names(pools: &BTreeMap<Key, Pool>) -> Vec<(String, &Pool)> {
+fn unique_names(pools: &BTreeMap<SeriesKey, Pool>) -> Vec<(String, &Pool)> {
     let mut seen: BTreeMap<String, usize> = BTreeMap::new();
     pools
-        .values()
-        .map(|p| {
-            let name = benchmark_name(&p.key);
+        .iter()
+        .map(|(key, p)| {
+            let name = benchmark_name(key);
             let count = seen.entry(name.clone()).or_insert(0);
             *count += 1;
             let name = if *count == 1 {
@@ -94,15 +97,8 @@ fn unique_names(pools: &BTreeMap<Key, Pool>) -> Vec<(String, &Pool)> {
         .collect()
 }
 
-fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, Error> {
-    let mut bytes = serde_json::to_vec_pretty(value)
-        .map_err(|e| Error::Device(format!("could not encode JSON: {e}")))?;
-    bytes.push(b'\n');
-    Ok(bytes)
-}
-
 /// The entries for github-action-benchmark, in benchmark order.
-pub fn github_entries(pools: &BTreeMap<Key, Pool>) -> Vec<GithubBenchmark> {
+pub fn github_entries(pools: &BTreeMap<SeriesKey, Pool>) -> Vec<GithubBenchmark> {
     unique_names(pools)
         .into_iter()
         .filter_map(|(name, p)| {
@@ -133,12 +129,15 @@ pub fn github_entries(pools: &BTreeMap<Key, Pool>) -> Vec<GithubBenchmark> {
 }
 
 /// github-action-benchmark's `customSmallerIsBetter` JSON.
-pub fn github_action_benchmark(pools: &BTreeMap<Key, Pool>) -> Result<Vec<u8>, Error> {
-    encode(&github_entries(pools))
+pub fn github_action_benchmark(pools: &BTreeMap<SeriesKey, Pool>) -> Result<Vec<u8>, Error> {
+    json::to_bytes(
+        &github_entries(pools),
+        "the github-action-benchmark entries",
+    )
 }
 
 /// The BMF document, keyed by benchmark name.
-pub fn bmf_entries(pools: &BTreeMap<Key, Pool>) -> BTreeMap<String, BmfBenchmark> {
+pub fn bmf_entries(pools: &BTreeMap<SeriesKey, Pool>) -> BTreeMap<String, BmfBenchmark> {
     unique_names(pools)
         .into_iter()
         .filter_map(|(name, p)| {
@@ -162,31 +161,31 @@ pub fn bmf_entries(pools: &BTreeMap<Key, Pool>) -> BTreeMap<String, BmfBenchmark
 }
 
 /// Bencher Metric Format JSON.
-pub fn bencher(pools: &BTreeMap<Key, Pool>) -> Result<Vec<u8>, Error> {
-    encode(&bmf_entries(pools))
+pub fn bencher(pools: &BTreeMap<SeriesKey, Pool>) -> Result<Vec<u8>, Error> {
+    json::to_bytes(&bmf_entries(pools), "the Bencher report")
 }
 
 /// Runs the subcommand: reads the results, prints the chosen format on stdout.
-pub fn run(args: &ExportArgs) -> Result<ExitCode, Error> {
-    let records = store::read_all(&args.results).map_err(one_line)?;
-    let pools = pool::group(&records).map_err(one_line)?;
+pub fn run(args: &ExportArgs, out: &mut Stdout) -> Result<Exit, Error> {
+    let records = read::read_all(&args.results).map_err(Error::one_line)?;
+    let pools = pool::group_by_setup(&records);
     let bytes = match args.to {
         ExportTarget::GithubActionBenchmark => github_action_benchmark(&pools)?,
         ExportTarget::Bencher => bencher(&pools)?,
     };
-    let mut out = std::io::stdout().lock();
-    // A closed pipe is not worth an error.
-    let _ = out.write_all(&bytes).and_then(|_| out.flush());
-    Ok(ExitCode::SUCCESS)
+    out.write(&bytes)?;
+    Ok(Exit::Success)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::compare::pool::PooledRun;
+    use crate::commands::compare::pool::{BenchKey, PooledRun, Setup};
+    use crate::model::dtype::DType;
+    use crate::model::vocab::{BackendKind, MatOp};
     use std::path::PathBuf;
 
-    fn pools() -> BTreeMap<Key, Pool> {
+    fn pools() -> BTreeMap<SeriesKey, Pool> {
         let run = |samples: &[f64], host: &str| PooledRun {
             path: PathBuf::from("r.json"),
             samples_s: samples.to_vec(),
@@ -194,10 +193,11 @@ mod tests {
             setup: "cuBLAS 13.1.0, driver 580.159.04".into(),
             verified: true,
         };
-        let key = |n| Key {
-            backend: "cuda".into(),
+        let key = |n| BenchKey {
+            backend: BackendKind::Cuda,
             device: "NVIDIA H200".into(),
-            dtype: "f32".into(),
+            dtype: DType::F32,
+            op: MatOp::Gemm,
             n,
         };
         [
@@ -211,8 +211,18 @@ mod tests {
             },
         ]
         .into_iter()
-        .map(|p| (p.key.clone(), p))
+        .map(|p| ((p.key.clone(), setup()), p))
         .collect()
+    }
+
+    fn setup() -> Setup {
+        Setup {
+            cpu_engine: None,
+            threads: None,
+            cublas: Some("13.1.0".into()),
+            driver: Some("580.159.04".into()),
+            warm: true,
+        }
     }
 
     #[test]
@@ -222,7 +232,10 @@ mod tests {
         let list = v.as_array().unwrap();
         assert_eq!(list.len(), 2);
         let e = &list[1];
-        assert_eq!(e["name"], "cuda NVIDIA H200 f32 n=10000 matmul");
+        assert_eq!(
+            e["name"],
+            "cuda NVIDIA H200 f32 n=10000 matmul (cuBLAS 13.1.0, driver 580.159.04)"
+        );
         assert_eq!(e["unit"], "ms");
         assert!((e["value"].as_f64().unwrap() - 39.0).abs() < 1e-9);
         assert_eq!(e["range"], "± 1.000 ms");
@@ -238,7 +251,7 @@ mod tests {
     #[test]
     fn bencher_uses_the_builtin_measures_in_their_units() {
         let v: serde_json::Value = serde_json::from_slice(&bencher(&pools()).unwrap()).unwrap();
-        let b = &v["cuda NVIDIA H200 f32 n=10000 matmul"];
+        let b = &v["cuda NVIDIA H200 f32 n=10000 matmul (cuBLAS 13.1.0, driver 580.159.04)"];
         assert!((b["latency"]["value"].as_f64().unwrap() - 39e6).abs() < 1e-3);
         assert!((b["latency"]["lower_value"].as_f64().unwrap() - 38e6).abs() < 1e-3);
         assert!((b["latency"]["upper_value"].as_f64().unwrap() - 40e6).abs() < 1e-3);
@@ -253,10 +266,11 @@ mod tests {
         let mut p = pools();
         let mut odd = p.values().next().unwrap().clone();
         // A device name made up so that its key prints like another benchmark's.
-        odd.key.device = "NVIDIA H200 f32 n=1000 matmul".into();
-        odd.key.backend = "cuda".into();
-        odd.key.dtype = "x".into();
-        let _ = p.insert(odd.key.clone(), odd);
+        odd.key.device =
+            "NVIDIA H200 f32 n=1000 matmul (cuBLAS 13.1.0, driver 580.159.04) x".into();
+        let mut other = setup();
+        other.warm = false;
+        let _ = p.insert((odd.key.clone(), other), odd);
         let names: Vec<String> = unique_names(&p).into_iter().map(|(n, _)| n).collect();
         let mut dedup = names.clone();
         dedup.sort();

@@ -2,7 +2,10 @@
 
 use crate::backend::cuda::{self, GpuInfo};
 use crate::backend::format_byte;
+use crate::cli::{Format, InfoArgs};
+use crate::error::{Error, Exit};
 use crate::host::HostRecord;
+use crate::output::Stdout;
 use serde::Serialize;
 use std::fmt::Write;
 
@@ -89,4 +92,16 @@ pub fn render_text(info: &Info) -> String {
         let _ = writeln!(out, "gpu     none: {why}");
     }
     out
+}
+/// Runs `matbench info`.
+pub fn run(args: &InfoArgs, out: &mut Stdout) -> Result<Exit, Error> {
+    let info = gather();
+    match args.format {
+        Format::Text => out.write(render_text(&info).as_bytes())?,
+        Format::Json => out.write(&crate::record::json::to_bytes(
+            &info,
+            "the machine's facts",
+        )?)?,
+    }
+    Ok(Exit::Success)
 }

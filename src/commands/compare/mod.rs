@@ -4,8 +4,9 @@
 //! sides' repetitions:
 //!
 //! 1. Each side (a results file or a directory of them) is read with
-//!    [`crate::record::store::read_all`] and its runs grouped by (backend, device model, dtype,
-//!    n) ([`pool`]). Several runs of one benchmark are pooled: their matmul samples count
+//!    [`crate::record::read::read_all`] and its runs grouped by the one benchmark key
+//!    (backend, device model, dtype, op, n: [`crate::record::key::BenchKey`], so a SYRK run is
+//!    never compared with a GEMM run) ([`pool`]). Several runs of one benchmark are pooled: their matmul samples count
 //!    together, and the report says how many runs and samples each side has.
 //! 2. For each benchmark on both sides, a bootstrap ([`bootstrap`]; 2000 resamples, a fixed
 //!    seed so the same files always give the same answer) gives the 95% interval of the ratio
@@ -21,22 +22,21 @@
 //!
 //! Benchmarks found on one side only are listed as such, never dropped; if no benchmark is on
 //! both sides that is an error. Exit codes: 0 no regression, 1 any "slower" (or any "unclear"
-//! with `--fail-on-unclear`), 2 bad input. The report ([`report::Report`]) is rendered by pure
+//! with `--fail-on-unclear`), 2 bad input. The report ([`verdict::Report`]) is rendered by pure
 //! functions ([`render`]) as a terminal table, GitHub Markdown or JSON; only [`run`] prints.
 
 pub mod bootstrap;
 pub mod pool;
 pub mod render;
-pub mod report;
+pub mod verdict;
 
 use crate::cli::{CompareArgs, ReportFormat};
-use crate::error::Error;
-use crate::record::store;
-use pool::{Key, Pool, one_line};
+use crate::error::{Error, Exit};
+use crate::output::Stdout;
+use crate::record::read;
+use pool::{BenchKey, Pool};
 use std::collections::BTreeMap;
-use std::io::Write;
 use std::path::Path;
-use std::process::ExitCode;
 
 /// Checks `--threshold`: a finite number of percent, at least 0 and below 100.
 pub fn check_threshold(percent: f64) -> Result<f64, Error> {
@@ -50,18 +50,18 @@ pub fn check_threshold(percent: f64) -> Result<f64, Error> {
 }
 
 /// Reads and groups one side.
-fn side(path: &Path) -> Result<BTreeMap<Key, Pool>, Error> {
-    let records = store::read_all(&[path.to_path_buf()]).map_err(one_line)?;
-    pool::group(&records).map_err(one_line)
+fn side(path: &Path) -> Result<BTreeMap<BenchKey, Pool>, Error> {
+    let records = read::read_all(&[path.to_path_buf()]).map_err(Error::one_line)?;
+    Ok(pool::group(&records))
 }
 
 /// "cpu X f32 n=256, cuda Y f32 n=1024 and 3 more".
-fn keys_phrase(pools: &BTreeMap<Key, Pool>) -> String {
+fn keys_phrase(pools: &BTreeMap<BenchKey, Pool>) -> String {
     const SHOWN: usize = 3;
     let mut text = pools
         .keys()
         .take(SHOWN)
-        .map(Key::to_string)
+        .map(BenchKey::to_string)
         .collect::<Vec<_>>()
         .join(", ");
     if pools.len() > SHOWN {
@@ -72,21 +72,22 @@ fn keys_phrase(pools: &BTreeMap<Key, Pool>) -> String {
 
 /// Compares the two sides of `args` and renders the report. No output; the exit code is in
 /// the report.
-pub fn compare(args: &CompareArgs) -> Result<(report::Report, Vec<u8>), Error> {
+pub fn compare(args: &CompareArgs) -> Result<(verdict::Report, Vec<u8>), Error> {
     let threshold = check_threshold(args.threshold)?;
     let baseline = side(&args.baseline)?;
     let candidate = side(&args.candidate)?;
     if !baseline.keys().any(|k| candidate.contains_key(k)) {
-        return Err(one_line(Error::InvalidArgument(format!(
-            "nothing to compare: no benchmark (backend, device, dtype, n) is in both {} and {}; \
+        return Err(Error::InvalidArgument(format!(
+            "nothing to compare: no benchmark (backend, device, dtype, op, n) is in both {} and {}; \
              the baseline has {}, the candidate has {}",
             args.baseline.display(),
             args.candidate.display(),
             keys_phrase(&baseline),
             keys_phrase(&candidate)
-        ))));
+        ))
+        .one_line());
     }
-    let report = report::build(
+    let report = verdict::build(
         &args.baseline.display().to_string(),
         &args.candidate.display().to_string(),
         &baseline,
@@ -102,13 +103,15 @@ pub fn compare(args: &CompareArgs) -> Result<(report::Report, Vec<u8>), Error> {
     Ok((report, bytes))
 }
 
-/// Runs the subcommand: prints the report on stdout, returns 0 (no regression) or 1.
-pub fn run(args: &CompareArgs) -> Result<ExitCode, Error> {
+/// Runs the subcommand: prints the report on stdout, returns success or a regression.
+pub fn run(args: &CompareArgs, out: &mut Stdout) -> Result<Exit, Error> {
     let (report, bytes) = compare(args)?;
-    let mut out = std::io::stdout().lock();
-    // A closed pipe (`matbench compare … | head`) is not worth an error; the exit code stands.
-    let _ = out.write_all(&bytes).and_then(|_| out.flush());
-    Ok(ExitCode::from(report.exit_code))
+    out.write(&bytes)?;
+    Ok(if report.exit_code == Exit::Success.code() {
+        Exit::Success
+    } else {
+        Exit::Regression
+    })
 }
 
 #[cfg(test)]

@@ -6,20 +6,24 @@
 //! counted in floating-point work (n³ per run), so the ETA stays honest when sizes grow (with
 //! `--reps auto` it is an estimate: a run's count is known only when it stops).
 
-use crate::Second;
-use crate::backend::{self, Backend, BackendKind, DeviceSelection};
+use crate::backend::monotonic_s;
+use crate::bench::RunContext;
 use crate::cli::{Format, SweepArgs};
-use crate::dtype::DType;
-use crate::error::Error;
-use crate::plan::{self, Plan};
-use crate::record::{RunRecord, store};
+use crate::error::{Error, Exit};
+use crate::model::Second;
+use crate::model::dtype::DType;
+use crate::model::job::Job;
+use crate::model::reps::Reps;
+use crate::model::vocab::{BackendKind, CpuEngine, DeviceSelection, MatOp};
+use crate::output::{self, Stdout};
+use crate::pipeline::{self, Finished, Opened};
+use crate::plan;
+use crate::record::RunRecord;
 use clap::ValueEnum;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::fmt::Write;
-use std::process::ExitCode;
-use std::time::Instant;
 
 /// Most runs one sweep may ask for.
 pub const MAX_RUNS: usize = 1000;
@@ -95,7 +99,7 @@ pub struct SweepRun {
     pub n: usize,
     /// Median matmul time.
     pub median_s: Option<Second>,
-    /// 2·n³ / median.
+    /// The record's `matmul_tflop_per_s` (FLOP of the op / median).
     pub tflop_per_s: Option<f64>,
     /// Verification verdict.
     pub passed: Option<bool>,
@@ -103,6 +107,39 @@ pub struct SweepRun {
     pub record: Option<String>,
     /// Why the run did not finish, if it did not.
     pub error: Option<String>,
+}
+
+impl SweepRun {
+    /// The row of a finished run.
+    fn of(finished: &Finished) -> SweepRun {
+        let r = &finished.record;
+        SweepRun {
+            backend: r.config.backend,
+            device: r.device.name.clone(),
+            dtype: r.config.dtype,
+            n: r.config.n,
+            median_s: Some(r.matmul.median_s),
+            tflop_per_s: Some(r.matmul_tflop_per_s),
+            passed: Some(r.verification.passed),
+            record: finished.saved.as_ref().map(|p| p.display().to_string()),
+            error: None,
+        }
+    }
+
+    /// The row of a run that stopped with `error`.
+    fn failed(backend: BackendKind, device: String, job: &Job, error: &Error) -> SweepRun {
+        SweepRun {
+            backend,
+            device,
+            dtype: job.dtype,
+            n: job.n,
+            median_s: None,
+            tflop_per_s: None,
+            passed: None,
+            record: None,
+            error: Some(error.to_string()),
+        }
+    }
 }
 
 /// GPU over CPU for one (dtype, n).
@@ -221,160 +258,194 @@ pub fn render_table(summary: &SweepSummary) -> String {
     out
 }
 
-/// Runs `matbench sweep`.
-pub fn run(args: &SweepArgs) -> Result<ExitCode, Error> {
-    let sweep_start = Instant::now();
-    let sizes = parse_sizes(&args.sizes)?;
-    let kinds = parse_devices(&args.devices)?;
-    let dtypes = parse_dtypes(&args.dtypes)?;
-    let reps = plan::check_counts(args.warmup, &args.reps)?;
-    for &kind in &kinds {
-        for &dtype in &dtypes {
-            plan::check_dtype(kind, dtype)?;
-        }
-    }
-    let total_runs = sizes.len() * kinds.len() * dtypes.len();
-    if total_runs > MAX_RUNS {
-        return Err(Error::InvalidArgument(format!(
-            "the sweep asks for {total_runs} runs (at most {MAX_RUNS})"
-        )));
-    }
-    let threads = plan::check_threads(args.threads, crate::host::cpu_threads())?;
-    let seed = plan::seed_or_fresh(args.seed)?;
+/// A sweep's grid, checked: every run it will make is valid before the first starts.
+struct Grid {
+    sizes: Vec<usize>,
+    kinds: Vec<BackendKind>,
+    dtypes: Vec<DType>,
+    reps: Reps,
+    threads: usize,
+    seed: u64,
+}
 
-    // Open every backend first: a missing GPU stops the sweep before any run.
-    let mut backends: Vec<(BackendKind, DeviceSelection, Box<dyn Backend>, Second)> = Vec::new();
-    for &kind in &kinds {
-        let selection = match kind {
+impl Grid {
+    fn of(args: &SweepArgs) -> Result<Grid, Error> {
+        let sizes = parse_sizes(&args.sizes)?;
+        let kinds = parse_devices(&args.devices)?;
+        let dtypes = parse_dtypes(&args.dtypes)?;
+        let reps = plan::check_counts(args.warmup, &args.reps.reps, args.reps.max_time)?;
+        for &kind in &kinds {
+            for &dtype in &dtypes {
+                plan::check_dtype(kind, dtype)?;
+            }
+        }
+        let total_runs = sizes.len() * kinds.len() * dtypes.len();
+        if total_runs > MAX_RUNS {
+            return Err(Error::InvalidArgument(format!(
+                "the sweep asks for {total_runs} runs (at most {MAX_RUNS})"
+            )));
+        }
+        Ok(Grid {
+            sizes,
+            kinds,
+            dtypes,
+            reps,
+            threads: plan::check_threads(args.threads, crate::host::cpu_threads())?,
+            seed: plan::seed_or_fresh(args.seed)?,
+        })
+    }
+
+    fn selection(&self, kind: BackendKind, args: &SweepArgs) -> DeviceSelection {
+        match kind {
             BackendKind::Cpu => DeviceSelection::Cpu {
-                threads,
+                threads: self.threads,
                 engine: args.cpu_engine,
             },
             BackendKind::Cuda => DeviceSelection::Gpu { index: args.gpu },
-        };
-        let t = Instant::now();
-        let b = backend::open(&selection)?;
-        backends.push((kind, selection, b, t.elapsed().as_secs_f64()));
+        }
     }
 
-    // With --reps auto the count is only known once a run stops: each run is weighted by its
-    // minimum, which keeps the runs' shares in proportion to n³ and the ETA an estimate.
-    let work = |n: usize| {
+    /// Work of one run at n, for the progress bar: n³ per repetition. With `--reps auto` the
+    /// count is only known once a run stops, so each run is weighted by its minimum, which
+    /// keeps the runs' shares in proportion to n³ and the ETA an estimate.
+    fn work(&self, n: usize, warmup: u32) -> u64 {
         (n as u64)
             .pow(3)
-            .saturating_mul(u64::from(args.warmup + reps.expected()))
+            .saturating_mul(u64::from(warmup + self.reps.expected()))
             / 1_000_000
-    };
-    let total_work: u64 =
-        sizes.iter().map(|&n| work(n)).sum::<u64>() * (kinds.len() * dtypes.len()) as u64;
-    let target = if args.quiet {
-        ProgressDrawTarget::hidden()
-    } else {
-        ProgressDrawTarget::stderr()
-    };
-    let bar = ProgressBar::with_draw_target(Some(total_work.max(1)), target);
-    if let Ok(style) = ProgressStyle::with_template(
-        "{spinner} {msg:<28} [{elapsed_precise}] {wide_bar} {percent:>3}% ETA {eta}",
-    ) {
-        bar.set_style(style);
     }
 
-    let args_line: Vec<String> = std::env::args().collect();
-    let mut runs = Vec::with_capacity(total_runs);
+    fn bar(&self, args: &SweepArgs) -> ProgressBar {
+        let total: u64 = self
+            .sizes
+            .iter()
+            .map(|&n| self.work(n, args.warmup))
+            .sum::<u64>()
+            * (self.kinds.len() * self.dtypes.len()) as u64;
+        let target = if args.quiet {
+            ProgressDrawTarget::hidden()
+        } else {
+            ProgressDrawTarget::stderr()
+        };
+        let bar = ProgressBar::with_draw_target(Some(total.max(1)), target);
+        if let Ok(style) = ProgressStyle::with_template(
+            "{spinner} {msg:<28} [{elapsed_precise}] {wide_bar} {percent:>3}% ETA {eta}",
+        ) {
+            bar.set_style(style);
+        }
+        bar
+    }
+}
+
+/// Opens every backend first, so a missing GPU stops the sweep before any run.
+fn open_all(grid: &Grid, args: &SweepArgs) -> Result<Vec<(BackendKind, Opened)>, Error> {
+    let mut opened = Vec::new();
+    for &kind in &grid.kinds {
+        let backend = pipeline::open(&grid.selection(kind, args)).map_err(|e| match e {
+            Error::NoDevice(why) if grid.kinds.len() > 1 => Error::NoDevice(format!(
+                "{why} (to sweep the CPU alone, pass --devices cpu)"
+            )),
+            other => other,
+        })?;
+        opened.push((kind, backend));
+    }
+    Ok(opened)
+}
+
+/// Runs `matbench sweep`.
+pub fn run(args: &SweepArgs, ctx: &RunContext, out: &mut Stdout) -> Result<Exit, Error> {
+    let sweep_start = monotonic_s();
+    let grid = Grid::of(args)?;
+    if args.cpu_engine == CpuEngine::Matrixmultiply && grid.kinds.contains(&BackendKind::Cpu) {
+        crate::backend::cpu::set_matmul_threads(grid.threads);
+    }
+    let mut backends = open_all(&grid, args)?;
+    let bar = grid.bar(args);
+    let mut runs = Vec::new();
     let mut records: Vec<RunRecord> = Vec::new();
-    let mut first_error: Option<u8> = None;
-    for &dtype in &dtypes {
-        for &n in &sizes {
-            for (kind, selection, b, startup_s) in backends.iter_mut() {
+    let mut exit = Exit::Success;
+    for &dtype in &grid.dtypes {
+        for &n in &grid.sizes {
+            for (kind, opened) in backends.iter_mut() {
                 bar.set_message(format!("{} {dtype} n={n}", kind.name()));
-                let plan = Plan {
-                    selection: selection.clone(),
+                let job = Job {
+                    selection: grid.selection(*kind, args),
                     n,
                     dtype,
-                    op: crate::backend::MatOp::Gemm,
+                    op: MatOp::Gemm,
                     warmup: args.warmup,
-                    reps,
-                    seed,
-                    format: Format::Json,
-                    results_dir: None,
+                    reps: grid.reps,
+                    seed: grid.seed,
                 };
-                let mut row = SweepRun {
-                    backend: *kind,
-                    device: b.device().name.clone(),
-                    dtype,
-                    n,
-                    median_s: None,
-                    tflop_per_s: None,
-                    passed: None,
-                    record: None,
-                    error: None,
-                };
-                match crate::bench::run(
-                    &plan,
-                    b.as_mut(),
-                    *startup_s,
-                    Instant::now(),
-                    args_line.clone(),
-                ) {
-                    Ok(record) => {
-                        row.median_s = Some(record.matmul.median_s);
-                        row.tflop_per_s = Some(record.matmul_tflop_per_s);
-                        row.passed = Some(record.verification.passed);
-                        if !record.verification.passed {
-                            first_error.get_or_insert(1);
-                        }
-                        let saved = store::save(&args.results_dir, &record);
-                        match saved {
-                            Ok(path) => row.record = Some(path.display().to_string()),
-                            Err(e) => {
-                                bar.suspend(|| eprintln!("matbench: error: {e}"));
-                                first_error.get_or_insert(e.exit_code());
+                let device = opened.backend.device().name.clone();
+                let (row, run_exit) =
+                    match pipeline::measure_and_save(&job, opened, Some(&args.results_dir), ctx) {
+                        Ok(finished) => {
+                            let row = SweepRun::of(&finished);
+                            let run_exit = finished.exit();
+                            for problem in finished.problems {
+                                bar.suspend(|| {
+                                    output::error(&problem.with_hint("pass --results-dir DIR"))
+                                });
                             }
+                            records.push(finished.record);
+                            (row, run_exit)
                         }
-                        records.push(record);
-                    }
-                    Err(e) => {
-                        bar.suspend(|| {
-                            eprintln!("matbench: error: {} {dtype} n = {n}: {e}", kind.name())
-                        });
-                        first_error.get_or_insert(e.exit_code());
-                        row.error = Some(e.to_string());
-                    }
-                }
+                        Err(e) => {
+                            bar.suspend(|| {
+                                output::error(&Error::device_msg(format!(
+                                    "{} {dtype} n = {n}: {e}",
+                                    kind.name()
+                                )))
+                            });
+                            (SweepRun::failed(*kind, device, &job, &e), e.exit())
+                        }
+                    };
+                exit = exit.or(run_exit);
                 runs.push(row);
-                bar.inc(work(n));
+                bar.inc(grid.work(n, args.warmup));
             }
         }
     }
     bar.finish_and_clear();
-    for (_, _, b, _) in backends {
-        // See main.rs: the driver reclaims device memory faster at exit than a teardown does.
-        std::mem::forget(b);
+    for (_, opened) in backends {
+        opened.leak();
     }
-
     let summary = SweepSummary {
         speedup: speedups(&runs),
         runs,
-        wall_s: sweep_start.elapsed().as_secs_f64(),
+        wall_s: monotonic_s() - sweep_start,
     };
+    print_summary(args, &summary, &records, out)?;
+    Ok(exit)
+}
+
+/// The table (or JSON summary) on stdout, and the charts if asked for.
+fn print_summary(
+    args: &SweepArgs,
+    summary: &SweepSummary,
+    records: &[RunRecord],
+    out: &mut Stdout,
+) -> Result<(), Error> {
     match args.format {
-        Format::Text => print!("{}", render_table(&summary)),
-        Format::Json => {
-            let text = serde_json::to_string_pretty(&summary)
-                .map_err(|e| Error::Device(format!("could not encode JSON: {e}")))?;
-            println!("{text}");
-        }
+        Format::Text => out.write(render_table(summary).as_bytes())?,
+        Format::Json => out.write(&crate::record::json::to_bytes(
+            summary,
+            "the sweep summary",
+        )?)?,
     }
     if let Some(dir) = &args.plot_dir
         && !records.is_empty()
     {
-        for path in crate::plot::write_charts(&records, dir)? {
+        let written = crate::commands::plot::write_charts(records, dir)
+            .map_err(|e| e.with_hint("pass --plot-dir DIR"))?;
+        for path in written {
             if args.format == Format::Text {
-                println!("  chart  {}", path.display());
+                out.line(&format!("  chart  {}", path.display()))?;
             }
         }
     }
-    Ok(first_error.map_or(ExitCode::SUCCESS, ExitCode::from))
+    Ok(())
 }
 
 #[cfg(test)]

@@ -1,6 +1,6 @@
 //! Summary statistics of repeated timings.
 
-use crate::Second;
+use crate::model::Second;
 use serde::{Deserialize, Serialize};
 
 /// The median of `values` (sorted in place), `None` when there are none.

@@ -4,15 +4,16 @@
 //! Charts are built as strings by pure functions ([`charts`]) with plotters' SVG backend (text
 //! as SVG `<text>`, so no font files are needed); only [`write_charts`] touches the disk.
 
-use crate::backend::BackendKind;
 use crate::cli::PlotArgs;
-use crate::dtype::DType;
-use crate::error::Error;
+use crate::error::{Error, Exit};
+use crate::model::dtype::DType;
+use crate::model::vocab::{BackendKind, MatOp};
+use crate::output::Stdout;
 use crate::record::RunRecord;
+use crate::record::key::BenchKey;
 use plotters::prelude::*;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::ExitCode;
 
 /// One line of a chart: a device and dtype, its points (n, value) in increasing n.
 #[derive(Clone, Debug, PartialEq)]
@@ -23,20 +24,15 @@ pub struct Series {
     pub points: Vec<(f64, f64)>,
 }
 
-/// TFLOP/s against n, one series per (backend, device, dtype); of several runs of one point
-/// the best is drawn (runs with a cold single repetition would otherwise pull a point down).
-/// Failed verifications are left out.
+/// TFLOP/s against n, one series per benchmark key without n (backend, device, dtype, op);
+/// of several runs of one point the best is drawn (runs with a cold single repetition would
+/// otherwise pull a point down). Failed verifications are left out.
 pub fn throughput_series(records: &[RunRecord]) -> Vec<Series> {
     let mut groups: BTreeMap<(String, usize), Vec<f64>> = BTreeMap::new();
     for r in records.iter().filter(|r| r.verification.passed) {
-        let label = format!(
-            "{} {} ({})",
-            r.config.backend.name(),
-            r.device.name,
-            r.config.dtype
-        );
+        let key = BenchKey::of(r);
         groups
-            .entry((label, r.config.n))
+            .entry((key.series(), key.n))
             .or_default()
             .push(r.matmul_tflop_per_s);
     }
@@ -53,38 +49,50 @@ pub fn throughput_series(records: &[RunRecord]) -> Vec<Series> {
         .collect()
 }
 
-/// Best GPU TFLOP/s over best CPU TFLOP/s per n, one series per dtype, where both ran that n.
+/// Best GPU TFLOP/s over best CPU TFLOP/s per n, one series per dtype and op, where both ran
+/// that n.
 pub fn speedup_series(records: &[RunRecord]) -> Vec<Series> {
-    let mut best: BTreeMap<(DType, usize, BackendKind), Vec<f64>> = BTreeMap::new();
+    type Point = (DType, MatOp, usize, BackendKind);
+    let mut best: BTreeMap<Point, Vec<f64>> = BTreeMap::new();
     for r in records.iter().filter(|r| r.verification.passed) {
-        best.entry((r.config.dtype, r.config.n, r.config.backend))
+        let c = &r.config;
+        best.entry((c.dtype, c.op, c.n, c.backend))
             .or_default()
             .push(r.matmul_tflop_per_s);
     }
-    let mut series: BTreeMap<DType, Vec<(f64, f64)>> = BTreeMap::new();
-    for ((dtype, n, kind), gpu) in &best {
+    let mut series: BTreeMap<(DType, MatOp), Vec<(f64, f64)>> = BTreeMap::new();
+    for ((dtype, op, n, kind), gpu) in &best {
         if *kind != BackendKind::Cuda {
             continue;
         }
-        if let Some(cpu) = best.get(&(*dtype, *n, BackendKind::Cpu)) {
+        if let Some(cpu) = best.get(&(*dtype, *op, *n, BackendKind::Cpu)) {
             let best = |v: &[f64]| v.iter().copied().fold(0.0, f64::max);
             let (g, c) = (best(gpu), best(cpu));
             if c > 0.0 {
-                series.entry(*dtype).or_default().push((*n as f64, g / c));
+                series
+                    .entry((*dtype, *op))
+                    .or_default()
+                    .push((*n as f64, g / c));
             }
         }
     }
     series
         .into_iter()
-        .map(|(dtype, points)| Series {
-            label: format!("GPU / CPU ({dtype})"),
+        .map(|((dtype, op), points)| Series {
+            label: match op {
+                MatOp::Gemm => format!("GPU / CPU ({dtype})"),
+                other => format!("GPU / CPU ({dtype} {})", other.name()),
+            },
             points,
         })
         .collect()
 }
 
 fn draw(title: &str, y_label: &str, series: &[Series]) -> Result<String, Error> {
-    let fail = |e: String| Error::Device(format!("drawing the chart '{title}' failed: {e}"));
+    let fail = |e: String| Error::Encode {
+        what: "a chart as SVG",
+        reason: format!("{title}: {e}"),
+    };
     let xs = series.iter().flat_map(|s| s.points.iter().map(|p| p.0));
     let ys = series.iter().flat_map(|s| s.points.iter().map(|p| p.1));
     let (x_min, x_max) = xs.fold((f64::MAX, f64::MIN), |(a, b), x| (a.min(x), b.max(x)));
@@ -155,7 +163,7 @@ pub fn charts(records: &[RunRecord]) -> Result<Vec<(String, String)>, Error> {
         "tflops.svg".to_string(),
         draw(
             "C = A·Aᵀ: matmul throughput (median of the repetitions)",
-            "TFLOP/s (2·n³ / median)",
+            "TFLOP/s (FLOP of the op / median)",
             &throughput,
         )?,
     )];
@@ -176,10 +184,7 @@ pub fn charts(records: &[RunRecord]) -> Result<Vec<(String, String)>, Error> {
 /// Writes `charts(records)` into `dir` (created if needed), replacing older charts of the same
 /// name atomically; returns the paths written.
 pub fn write_charts(records: &[RunRecord], dir: &Path) -> Result<Vec<PathBuf>, Error> {
-    let fail = |e: std::io::Error| Error::Save {
-        dir: dir.to_path_buf(),
-        reason: e.to_string(),
-    };
+    let fail = |e: std::io::Error| Error::save("the charts", dir, e.to_string());
     std::fs::create_dir_all(dir).map_err(fail)?;
     let mut written = Vec::new();
     for (name, svg) in charts(records)? {
@@ -193,13 +198,15 @@ pub fn write_charts(records: &[RunRecord], dir: &Path) -> Result<Vec<PathBuf>, E
 }
 
 /// Runs `matbench plot`.
-pub fn run(args: &PlotArgs) -> Result<ExitCode, Error> {
-    let records: Vec<RunRecord> = crate::record::store::read_all(&args.results)?
+pub fn run(args: &PlotArgs, out: &mut Stdout) -> Result<Exit, Error> {
+    let records: Vec<RunRecord> = crate::record::read::read_all(&args.results)
+        .map_err(Error::one_line)?
         .into_iter()
         .map(|(_, r)| r)
         .collect();
-    for path in write_charts(&records, &args.out)? {
-        println!("{}", path.display());
+    let written = write_charts(&records, &args.out).map_err(|e| e.with_hint("pass --out DIR"))?;
+    for path in written {
+        out.line(&path.display().to_string())?;
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(Exit::Success)
 }

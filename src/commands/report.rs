@@ -1,19 +1,22 @@
 //! `matbench report`: many hosts' records side by side, naming the outliers.
 //!
-//! Records are grouped by benchmark (backend, device model, dtype, n); within a benchmark, by
+//! Records are grouped by the one benchmark key (backend, device model, dtype, op, n:
+//! [`BenchKey`]); within a benchmark, by
 //! host (`host.hostname`, which a Kubernetes pod sets to its node's name through
 //! `MATBENCH_HOSTNAME`) and, on the GPU, by GPU ordinal, since one node may carry one slow card.
 //! Each machine's figure is the median TFLOP/s of its runs; the fleet's is the median over
 //! machines. A machine more than `--margin` percent below the fleet median is an outlier and is
-//! named; `--check` turns any outlier into exit 1.
+//! named; `--check` turns any outlier into [`Exit::Regression`] (exit 1).
 
 use crate::cli::{ReportArgs, ReportFormat};
-use crate::error::Error;
+use crate::error::{Error, Exit};
+use crate::output::Stdout;
+use crate::output::escape::{md, plain};
 use crate::record::RunRecord;
+use crate::record::key::BenchKey;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::fmt::Write;
-use std::process::ExitCode;
 
 /// One machine's figure for one benchmark.
 #[derive(Clone, Debug, Serialize)]
@@ -55,7 +58,7 @@ pub struct FleetReport {
 }
 
 fn median(mut v: Vec<f64>) -> f64 {
-    crate::bench::stats::median(&mut v).unwrap_or(0.0)
+    crate::model::stats::median(&mut v).unwrap_or(0.0)
 }
 
 fn machine_name(host: &str, gpu: Option<usize>) -> String {
@@ -67,19 +70,12 @@ fn machine_name(host: &str, gpu: Option<usize>) -> String {
 
 /// Builds the report; failed verifications are left out (their speed means nothing).
 pub fn build(records: &[RunRecord], margin: f64) -> FleetReport {
-    // benchmark (name, dtype, n) → machine (host, GPU) → the runs' TFLOP/s
-    type Key = (String, String, usize);
+    // benchmark → machine (host, GPU) → the runs' TFLOP/s
     type Machines = BTreeMap<(String, Option<usize>), Vec<f64>>;
-    let mut groups: BTreeMap<Key, Machines> = BTreeMap::new();
+    let mut groups: BTreeMap<BenchKey, Machines> = BTreeMap::new();
     for r in records.iter().filter(|r| r.verification.passed) {
-        let name = format!(
-            "{} {} {}",
-            r.config.backend.name(),
-            r.device.name,
-            r.config.dtype
-        );
         groups
-            .entry((name, r.config.dtype.to_string(), r.config.n))
+            .entry(BenchKey::of(r))
             .or_default()
             .entry((r.host.hostname.clone(), r.config.gpu_index))
             .or_default()
@@ -88,7 +84,7 @@ pub fn build(records: &[RunRecord], margin: f64) -> FleetReport {
     let mut outliers: Vec<String> = Vec::new();
     let benchmarks = groups
         .into_iter()
-        .map(|((name, _, n), machines)| {
+        .map(|(key, machines)| {
             let per_machine: Vec<(String, Option<usize>, usize, f64)> = machines
                 .into_iter()
                 .map(|((host, gpu), v)| (host, gpu, v.len(), median(v)))
@@ -116,7 +112,7 @@ pub fn build(records: &[RunRecord], margin: f64) -> FleetReport {
                 }
             }
             Benchmark {
-                name: format!("{name} n={n}"),
+                name: key.to_string(),
                 fleet_median_tflop_per_s: fleet,
                 machines,
             }
@@ -138,10 +134,11 @@ pub fn render(report: &FleetReport, markdown: bool) -> String {
             report.margin * 100.0
         )
     } else {
+        let names = report.outliers.join(", ");
         format!(
             "outliers (more than {:.0}% below the fleet median): {}",
             report.margin * 100.0,
-            report.outliers.join(", ")
+            if markdown { md(&names) } else { plain(&names) }
         )
     };
     if markdown {
@@ -159,7 +156,8 @@ pub fn render(report: &FleetReport, markdown: bool) -> String {
             let _ = writeln!(
                 out,
                 "  {} (fleet median {:.2} TFLOP/s)",
-                b.name, b.fleet_median_tflop_per_s
+                plain(&b.name),
+                b.fleet_median_tflop_per_s
             );
         }
         for m in &b.machines {
@@ -169,14 +167,15 @@ pub fn render(report: &FleetReport, markdown: bool) -> String {
                 let _ = writeln!(
                     out,
                     "| {} | {} | {} | {:.2} | {:+.1}% | {} |",
-                    b.name,
-                    who.replace('|', "\\|"),
+                    md(&b.name),
+                    md(&who),
                     m.runs,
                     m.tflop_per_s,
                     m.vs_fleet * 100.0,
                     flag
                 );
             } else {
+                let who = plain(&who);
                 let _ = writeln!(
                     out,
                     "    {who:<32} {:>3} runs {:>10.2} TFLOP/s {:>+7.1}%  {flag}",
@@ -191,14 +190,15 @@ pub fn render(report: &FleetReport, markdown: bool) -> String {
 }
 
 /// Runs `matbench report`.
-pub fn run(args: &ReportArgs) -> Result<ExitCode, Error> {
+pub fn run(args: &ReportArgs, out: &mut Stdout) -> Result<Exit, Error> {
     if !(args.margin.is_finite() && (0.0..100.0).contains(&args.margin)) {
         return Err(Error::InvalidArgument(format!(
             "--margin must be a percentage from 0 to under 100, got {}",
             args.margin
         )));
     }
-    let records: Vec<RunRecord> = crate::record::store::read_all(&args.results)?
+    let records: Vec<RunRecord> = crate::record::read::read_all(&args.results)
+        .map_err(Error::one_line)?
         .into_iter()
         .map(|(_, r)| r)
         .collect();
@@ -208,20 +208,16 @@ pub fn run(args: &ReportArgs) -> Result<ExitCode, Error> {
             "no verified runs to report on".into(),
         ));
     }
-    let text = match args.format {
-        ReportFormat::Text => render(&report, false),
-        ReportFormat::Markdown => render(&report, true),
-        ReportFormat::Json => {
-            serde_json::to_string_pretty(&report)
-                .map_err(|e| Error::Device(format!("could not encode JSON: {e}")))?
-                + "\n"
-        }
+    let bytes = match args.format {
+        ReportFormat::Text => render(&report, false).into_bytes(),
+        ReportFormat::Markdown => render(&report, true).into_bytes(),
+        ReportFormat::Json => crate::record::json::to_bytes(&report, "the fleet report")?,
     };
-    print!("{text}");
+    out.write(&bytes)?;
     Ok(if args.check && !report.outliers.is_empty() {
-        ExitCode::from(1)
+        Exit::Regression
     } else {
-        ExitCode::SUCCESS
+        Exit::Success
     })
 }
 
@@ -230,14 +226,14 @@ mod tests {
     use super::*;
 
     fn fleet() -> Vec<RunRecord> {
-        let base = crate::record::store::read_all(&[std::path::PathBuf::from(concat!(
+        let base = crate::record::read::read_all(&[std::path::PathBuf::from(concat!(
             env!("CARGO_MANIFEST_DIR"),
             "/results/reference/h200-2026-11-28"
         ))])
         .unwrap()
         .into_iter()
         .map(|(_, r)| r)
-        .find(|r| r.config.n == 4096 && r.config.backend == crate::backend::BackendKind::Cuda)
+        .find(|r| r.config.n == 4096 && r.config.backend == crate::model::vocab::BackendKind::Cuda)
         .unwrap();
         [
             ("node-a", 50.0),

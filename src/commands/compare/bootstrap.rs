@@ -14,7 +14,7 @@
 //! interval spans the most extreme run medians, and an 80% slowdown on a 2-core machine, with
 //! one of three runs disturbed, came out "unclear".)
 
-use crate::Second;
+use crate::model::Second;
 use crate::philox;
 
 /// Fixed key of the generator ("matbench" in ASCII).

@@ -3,9 +3,9 @@
 //! `_tflop_per_s` 10¹² FLOP/s).
 
 use super::bootstrap::{self, CONFIDENCE_PERCENT, RESAMPLES};
-use super::pool::{Key, Pool};
-use crate::Second;
-use crate::bench::Summary;
+use super::pool::{BenchKey, Pool};
+use crate::model::Second;
+use crate::model::stats::Summary;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -106,9 +106,9 @@ impl Side {
 pub struct Comparison {
     /// `cuda NVIDIA H200 f32 n=10000`.
     pub name: String,
-    /// Backend, device, dtype and n.
+    /// Backend, device, dtype, op and n.
     #[serde(flatten)]
-    pub key: Key,
+    pub key: BenchKey,
     /// The baseline's runs.
     pub baseline: Side,
     /// The candidate's runs.
@@ -132,9 +132,9 @@ pub struct Comparison {
 pub struct Unmatched {
     /// `cuda NVIDIA H200 f32 n=10000`.
     pub name: String,
-    /// Backend, device, dtype and n.
+    /// Backend, device, dtype, op and n.
     #[serde(flatten)]
-    pub key: Key,
+    pub key: BenchKey,
     /// Its runs.
     pub runs: Side,
 }
@@ -173,7 +173,7 @@ pub struct Report {
     pub bootstrap_seed: u64,
     /// Whether "unclear" fails the comparison (`--fail-on-unclear`).
     pub fail_on_unclear: bool,
-    /// The process's exit code: 0 no regression, 1 regression.
+    /// The process's exit code: 0 no regression, 1 regression (`Exit::Regression`).
     pub exit_code: u8,
     /// The rule, in words.
     pub rule: String,
@@ -253,8 +253,8 @@ fn unmatched(pools: &[&Pool]) -> Vec<Unmatched> {
 pub fn build(
     baseline_label: &str,
     candidate_label: &str,
-    baseline: &BTreeMap<Key, Pool>,
-    candidate: &BTreeMap<Key, Pool>,
+    baseline: &BTreeMap<BenchKey, Pool>,
+    candidate: &BTreeMap<BenchKey, Pool>,
     threshold_percent: f64,
     fail_on_unclear: bool,
 ) -> Report {
@@ -316,7 +316,11 @@ pub fn build(
         resamples: RESAMPLES,
         bootstrap_seed: bootstrap::SEED,
         fail_on_unclear,
-        exit_code: u8::from(regression),
+        exit_code: if regression {
+            crate::error::Exit::Regression.code()
+        } else {
+            crate::error::Exit::Success.code()
+        },
         rule: rule_text(threshold_percent),
         counts,
         comparisons,
@@ -328,16 +332,17 @@ pub fn build(
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::compare::pool::PooledRun;
+    use crate::commands::compare::pool::PooledRun;
     use std::path::PathBuf;
 
     /// A pool of the given runs for `cpu TestCPU f32 n=<n>`.
     pub(crate) fn pool(n: usize, runs: &[&[f64]], setup: &str) -> Pool {
         Pool {
-            key: Key {
-                backend: "cpu".into(),
+            key: BenchKey {
+                backend: crate::model::vocab::BackendKind::Cpu,
                 device: "TestCPU".into(),
-                dtype: "f32".into(),
+                dtype: crate::model::dtype::DType::F32,
+                op: crate::model::vocab::MatOp::Gemm,
                 n,
             },
             runs: runs
@@ -354,7 +359,7 @@ pub(crate) mod tests {
         }
     }
 
-    pub(crate) fn pools(list: Vec<Pool>) -> BTreeMap<Key, Pool> {
+    pub(crate) fn pools(list: Vec<Pool>) -> BTreeMap<BenchKey, Pool> {
         list.into_iter().map(|p| (p.key.clone(), p)).collect()
     }
 

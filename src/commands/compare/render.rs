@@ -5,9 +5,10 @@
 //! replaced (a stray escape sequence must not reach the terminal) and Markdown's special
 //! characters are escaped (a `|` in a name must not break the table).
 
-use super::report::{Comparison, Report, Side, Unmatched, Verdict};
-use crate::Second;
+use super::verdict::{Comparison, Report, Side, Unmatched, Verdict};
 use crate::error::Error;
+use crate::model::Second;
+use crate::output::escape::{md, plain};
 use std::fmt::Write;
 
 /// A time with a unit that keeps 3–4 significant digits: `37.89 ms`, `72.7 µs`, `1.331 s`.
@@ -109,31 +110,6 @@ fn runs_phrase(side: &Side) -> String {
         time(side.median_s),
         throughput(side.tflop_per_s)
     )
-}
-
-/// Text without control characters.
-fn plain(text: &str) -> String {
-    text.chars()
-        .map(|c| if c.is_control() { '?' } else { c })
-        .collect()
-}
-
-/// Text safe inside a Markdown table cell.
-fn md(text: &str) -> String {
-    let mut out = String::new();
-    for c in plain(text).chars() {
-        match c {
-            '\\' | '|' | '*' | '_' | '`' | '[' | ']' | '#' | '~' => {
-                out.push('\\');
-                out.push(c);
-            }
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '&' => out.push_str("&amp;"),
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 /// The one-line outcome: regression or not, and why.
@@ -377,17 +353,14 @@ pub fn markdown(r: &Report) -> String {
 
 /// The report as pretty JSON with a final newline (the fields of [`Report`]).
 pub fn json(r: &Report) -> Result<Vec<u8>, Error> {
-    let mut bytes = serde_json::to_vec_pretty(r)
-        .map_err(|e| Error::Device(format!("could not encode the report as JSON: {e}")))?;
-    bytes.push(b'\n');
-    Ok(bytes)
+    crate::record::json::to_bytes(r, "the comparison")
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::compare::report::build;
-    use crate::compare::report::tests::{pool, pools, spread};
+    use crate::commands::compare::verdict::build;
+    use crate::commands::compare::verdict::tests::{pool, pools, spread};
 
     fn sample_report() -> Report {
         let base = pools(vec![

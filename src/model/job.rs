@@ -1,0 +1,27 @@
+//! What one run measures, checked and ready: the part of a plan the run loop needs. Where the
+//! output goes (format, results directory) is the caller's business, not the job's, so a sweep
+//! builds jobs without inventing output settings.
+
+use crate::model::dtype::DType;
+use crate::model::reps::Reps;
+use crate::model::vocab::{DeviceSelection, MatOp};
+
+/// One run: device, problem and repetitions. Built by `plan` (gpu, cpu) or by `sweep`; nothing
+/// after that re-validates it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Job {
+    /// Device and its settings.
+    pub selection: DeviceSelection,
+    /// Matrix size.
+    pub n: usize,
+    /// Element type (supported by the selected backend).
+    pub dtype: DType,
+    /// GEMM or SYRK.
+    pub op: MatOp,
+    /// Untimed repetitions.
+    pub warmup: u32,
+    /// Measured repetitions: a count, or automatic.
+    pub reps: Reps,
+    /// Philox seed.
+    pub seed: u64,
+}

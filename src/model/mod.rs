@@ -1,0 +1,17 @@
+//! The ground floor's vocabulary: the words every other part of matbench shares, in leaf
+//! modules that import nothing above them (docs/architecture.md).
+//!
+//! - [`vocab`]: backend kind, product (GEMM or SYRK), CPU engine, device selection;
+//! - [`dtype`]: element types and their rounding;
+//! - [`reps`]: how many repetitions, and why measuring stopped;
+//! - [`stats`]: the summary statistics of repeated timings (one median for everything);
+//! - [`job`]: what one run measures.
+
+pub mod dtype;
+pub mod job;
+pub mod reps;
+pub mod stats;
+pub mod vocab;
+
+/// Durations are carried as seconds in `f64` throughout, as hyperfine does.
+pub type Second = f64;

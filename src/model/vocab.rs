@@ -1,0 +1,132 @@
+//! The shared vocabulary: which backend, which product, which CPU library, which device.
+//! A leaf: it imports nothing from the crate but the dtype beside it.
+
+use crate::model::dtype::DType;
+use serde::{Deserialize, Serialize};
+
+/// Which implementation runs the benchmark.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BackendKind {
+    /// Host CPU through faer or matrixmultiply.
+    Cpu,
+    /// NVIDIA GPU through cuBLAS and NVRTC kernels.
+    Cuda,
+}
+
+impl BackendKind {
+    /// The dtypes this backend computes today; the plan refuses the others.
+    pub fn supported_dtypes(self) -> &'static [DType] {
+        match self {
+            BackendKind::Cpu => &[DType::F32, DType::F64],
+            BackendKind::Cuda => &[DType::F32, DType::F64, DType::Tf32, DType::Bf16, DType::F16],
+        }
+    }
+
+    /// Lowercase name used in records and file names.
+    pub fn name(self) -> &'static str {
+        match self {
+            BackendKind::Cpu => "cpu",
+            BackendKind::Cuda => "cuda",
+        }
+    }
+
+    /// The device string the original TensorFlow script printed (`/cpu:0`, `/gpu:0`).
+    pub fn script_device_name(self, index: usize) -> String {
+        match self {
+            BackendKind::Cpu => "/cpu:0".to_string(),
+            BackendKind::Cuda => format!("/gpu:{index}"),
+        }
+    }
+}
+
+/// Which product computes C = A·Aᵀ.
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    Default,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    clap::ValueEnum,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum MatOp {
+    /// The full GEMM, as the original benchmark ran: 2·n³ FLOP.
+    #[default]
+    Gemm,
+    /// The symmetric rank-k update: only one triangle of C is computed (n²·(n + 1) FLOP),
+    /// and s = 2·(strict triangle) + diagonal. f32 and f64 only.
+    Syrk,
+}
+
+impl MatOp {
+    /// Lowercase name used in records.
+    pub fn name(self) -> &'static str {
+        match self {
+            MatOp::Gemm => "gemm",
+            MatOp::Syrk => "syrk",
+        }
+    }
+
+    /// Floating-point operations of one product for n (SYRK: n²·(n + 1)).
+    pub fn flop(self, n: usize) -> f64 {
+        let n = n as f64;
+        match self {
+            MatOp::Gemm => 2.0 * n * n * n,
+            MatOp::Syrk => n * n * (n + 1.0),
+        }
+    }
+}
+
+/// The GEMM library used by the CPU backend.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum CpuEngine {
+    /// faer's GEMM, all requested threads (default: fastest here).
+    Faer,
+    /// matrixmultiply through ndarray (its threading stops at 4 threads).
+    Matrixmultiply,
+}
+
+impl CpuEngine {
+    /// Lowercase name used in records.
+    pub fn name(self) -> &'static str {
+        match self {
+            CpuEngine::Faer => "faer",
+            CpuEngine::Matrixmultiply => "matrixmultiply",
+        }
+    }
+}
+
+/// The device a plan runs on, with its device-specific settings.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DeviceSelection {
+    /// The host CPU.
+    Cpu {
+        /// Worker threads.
+        threads: usize,
+        /// GEMM library.
+        engine: CpuEngine,
+    },
+    /// One NVIDIA GPU by CUDA ordinal.
+    Gpu {
+        /// CUDA device ordinal.
+        index: usize,
+    },
+}
+
+impl DeviceSelection {
+    /// The backend that serves this selection.
+    pub fn kind(&self) -> BackendKind {
+        match self {
+            DeviceSelection::Cpu { .. } => BackendKind::Cpu,
+            DeviceSelection::Gpu { .. } => BackendKind::Cuda,
+        }
+    }
+}

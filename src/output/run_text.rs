@@ -1,0 +1,269 @@
+//! A run's report for people: the TensorFlow script's three lines first, then the phases.
+
+use crate::model::Second;
+use crate::model::reps::{MAX_REPS, RepsMode, RepsStop};
+use crate::model::stats::Summary;
+use crate::model::vocab::MatOp;
+use crate::record::RunRecord;
+use std::fmt::Write;
+
+/// Python's `str(timedelta)`, as the TensorFlow script printed it: `0:00:00.038123`.
+pub fn script_timedelta(seconds: Second) -> String {
+    let micros = (seconds.max(0.0) * 1e6).round() as u64;
+    let (secs, frac) = (micros / 1_000_000, micros % 1_000_000);
+    let (h, m, s) = (secs / 3600, secs / 60 % 60, secs % 60);
+    if frac == 0 {
+        format!("{h}:{m:02}:{s:02}")
+    } else {
+        format!("{h}:{m:02}:{s:02}.{frac:06}")
+    }
+}
+
+fn ms(s: Second) -> String {
+    if s >= 1.0 {
+        format!("{s:.3} s")
+    } else {
+        format!("{:.3} ms", s * 1e3)
+    }
+}
+
+/// ` (auto: converged, median ±0.4%)` after the repetition count of a `--reps auto` run;
+/// nothing for a fixed count.
+fn how_reps_ended(r: &RunRecord) -> String {
+    let Some(reps) = &r.repetitions else {
+        return String::new();
+    };
+    if r.config.reps_mode != RepsMode::Auto {
+        return String::new();
+    }
+    let why = match reps.stop {
+        RepsStop::Converged => "converged".to_string(),
+        RepsStop::MaxTime => match r.config.max_time_s {
+            Some(t) => format!("--max-time {t} s spent"),
+            None => "--max-time spent".to_string(),
+        },
+        RepsStop::MaxReps => format!("stopped at {MAX_REPS} repetitions"),
+        RepsStop::Count => "count".to_string(),
+    };
+    match reps.median_rel_std_error {
+        Some(rse) => {
+            let pct = 100.0 * rse;
+            let digits = if pct < 0.1 { 2 } else { 1 };
+            format!(" (auto: {why}, median ±{pct:.digits$}%)")
+        }
+        None => format!(" (auto: {why})"),
+    }
+}
+
+fn row(out: &mut String, name: &str, s: &Summary) {
+    let _ = writeln!(
+        out,
+        "  {name:<9} {:>12} {:>12} {:>12} {:>12} {:>9.2}%",
+        ms(s.median_s),
+        ms(s.min_s),
+        ms(s.max_s),
+        ms(s.mean_s),
+        100.0 * s.relative_stddev()
+    );
+}
+
+/// The whole report.
+pub fn render(r: &RunRecord) -> String {
+    let mut out = String::new();
+    let c = &r.config;
+    let script_device = c.backend.script_device_name(c.gpu_index.unwrap_or(0));
+    let _ = writeln!(out, "{}", r.sum);
+    let _ = writeln!(out, "Shape: ({}, {}) Device: {script_device}", c.n, c.n);
+    let _ = writeln!(
+        out,
+        "Time taken: {}",
+        script_timedelta(r.phases.seed_time_taken_s)
+    );
+    let _ = writeln!(out);
+    header(&mut out, r);
+    phases(&mut out, r);
+    rates(&mut out, r);
+    if let Some(line) = telemetry_line(r) {
+        let _ = writeln!(out, "  telemetry {line}");
+    }
+    out
+}
+
+/// Which matbench, device, product and repetitions.
+fn header(out: &mut String, r: &RunRecord) {
+    let c = &r.config;
+    let where_ = match (&c.gpu_index, &c.threads) {
+        (Some(i), _) => format!(
+            "GPU {i}, compute capability {}, {} SMs",
+            r.device.compute_capability.as_deref().unwrap_or("?"),
+            r.device.multiprocessors.unwrap_or(0)
+        ),
+        (None, Some(t)) => format!(
+            "{} threads, {}",
+            r.device.threads.unwrap_or(*t),
+            c.cpu_engine.as_deref().unwrap_or("?")
+        ),
+        _ => String::new(),
+    };
+    let _ = writeln!(
+        out,
+        "matbench {} · {} · {} ({where_})",
+        r.matbench_version,
+        c.backend.name(),
+        r.device.name
+    );
+    let _ = writeln!(out, "C = A·Aᵀ, n = {}, {} · {}", c.n, c.dtype, r.math_mode);
+    let _ = writeln!(
+        out,
+        "seed {} · {} warm-up + {} measured repetitions{}",
+        c.seed,
+        c.warmup,
+        c.reps,
+        how_reps_ended(r)
+    );
+    let _ = writeln!(out);
+}
+
+/// The table of phases.
+fn phases(out: &mut String, r: &RunRecord) {
+    let _ = writeln!(
+        out,
+        "  {:<9} {:>12} {:>12} {:>12} {:>12} {:>10}",
+        "phase", "median", "min", "max", "mean", "rel. sd"
+    );
+    row(out, "matmul", &r.matmul);
+    row(out, "reduce", &r.reduce);
+    let _ = writeln!(out, "  {:<9} {:>12}", "start-up", ms(r.phases.startup_s));
+    let _ = writeln!(out, "  {:<9} {:>12}", "generate", ms(r.phases.generate_s));
+    let _ = writeln!(out, "  {:<9} {:>12}", "verify", ms(r.phases.verify_s));
+    let _ = writeln!(out, "  {:<9} {:>12}", "process", ms(r.phases.process_s));
+    let _ = writeln!(out);
+}
+
+/// The rate (real, and GEMM-equivalent for SYRK) and the verdict.
+fn rates(out: &mut String, r: &RunRecord) {
+    if r.config.op == MatOp::Syrk {
+        let _ = writeln!(
+            out,
+            "  matmul    {:.2} TFLOP/s real (SYRK: n²·(n+1) = {:.3e} FLOP / median); GEMM-equivalent {:.2} TFLOP/s (2·n³ / median)",
+            r.matmul_tflop_per_s, r.flop_per_matmul, r.matmul_gemm_equivalent_tflop_per_s
+        );
+    } else {
+        let _ = writeln!(
+            out,
+            "  matmul    {:.2} TFLOP/s ({:.1} GFLOP/s; 2·n³ = {:.3e} FLOP / median)",
+            r.matmul_tflop_per_s,
+            r.matmul_tflop_per_s * 1e3,
+            r.flop_per_matmul
+        );
+    }
+    let _ = writeln!(out, "  verify    {}", r.verification.summary_line());
+}
+
+/// The telemetry line, when the record has telemetry.
+fn telemetry_line(r: &RunRecord) -> Option<String> {
+    let t = r.telemetry.as_ref()?;
+    if let Some(why) = &t.unavailable {
+        return Some(format!("none: {why}"));
+    }
+    let throttling = if !t.throttled {
+        "not throttled".to_string()
+    } else if t.throttle_reasons.is_empty() {
+        "THROTTLED (clocks dropped)".to_string()
+    } else {
+        format!("THROTTLED ({})", t.throttle_reasons.join(", "))
+    };
+    Some(format!(
+        "SM {:.0} MHz (min {:.0}{}), memory {:.0} MHz, {:.0} °C max, {:.0} W median{}{} · {throttling}",
+        t.sm_clock_mhz.median,
+        t.sm_clock_mhz.min,
+        t.sm_clock_max_mhz
+            .map(|m| format!(", GPU max {m}"))
+            .unwrap_or_default(),
+        t.mem_clock_mhz.median,
+        t.temperature_c.max,
+        t.power_w.median,
+        t.energy_j
+            .map(|e| format!(", {e:.1} J"))
+            .unwrap_or_default(),
+        t.tflop_per_s_per_w
+            .map(|e| format!(", {:.1} GFLOP/s per W", e * 1e3))
+            .unwrap_or_default(),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timedelta_matches_python() {
+        assert_eq!(script_timedelta(0.038_123_4), "0:00:00.038123");
+        assert_eq!(script_timedelta(8.36), "0:00:08.360000");
+        assert_eq!(script_timedelta(3725.0), "1:02:05");
+        assert_eq!(script_timedelta(-1.0), "0:00:00");
+    }
+
+    fn reference_record() -> RunRecord {
+        let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("results/reference/dev-2core-2026-11-28");
+        crate::record::read::read_all(&[dir]).unwrap().remove(0).1
+    }
+
+    fn reps_line(r: &RunRecord) -> String {
+        let text = render(r);
+        text.lines()
+            .find(|l| l.starts_with("seed "))
+            .unwrap()
+            .to_string()
+    }
+
+    #[test]
+    fn the_repetitions_line_says_how_an_auto_run_ended() {
+        let mut r = reference_record();
+        assert!(
+            reps_line(&r).ends_with("measured repetitions"),
+            "{}",
+            reps_line(&r)
+        );
+        r.config.reps = 37;
+        r.config.reps_mode = RepsMode::Auto;
+        r.config.max_time_s = Some(10.0);
+        let mut reps = crate::record::Repetitions {
+            stop: RepsStop::Converged,
+            median_rel_std_error: Some(0.0041),
+            measured_s: 1.2,
+        };
+        r.repetitions = Some(reps.clone());
+        assert!(
+            reps_line(&r).ends_with("+ 37 measured repetitions (auto: converged, median ±0.4%)"),
+            "{}",
+            reps_line(&r)
+        );
+        reps.stop = RepsStop::MaxTime;
+        reps.median_rel_std_error = Some(0.0234);
+        r.config.max_time_s = Some(0.5);
+        r.repetitions = Some(reps.clone());
+        assert!(
+            reps_line(&r).ends_with("(auto: --max-time 0.5 s spent, median ±2.3%)"),
+            "{}",
+            reps_line(&r)
+        );
+        reps.median_rel_std_error = None;
+        r.config.reps = 1;
+        r.repetitions = Some(reps.clone());
+        assert!(
+            reps_line(&r).ends_with("+ 1 measured repetitions (auto: --max-time 0.5 s spent)"),
+            "{}",
+            reps_line(&r)
+        );
+        reps.stop = RepsStop::MaxReps;
+        reps.median_rel_std_error = Some(0.0004);
+        r.repetitions = Some(reps);
+        assert!(
+            reps_line(&r).ends_with("(auto: stopped at 100000 repetitions, median ±0.04%)"),
+            "{}",
+            reps_line(&r)
+        );
+    }
+}
