@@ -300,6 +300,26 @@ mod tests {
     }
 
     #[test]
+    fn the_readme_table_is_this_table() {
+        let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md"))
+            .expect("README.md");
+        let table = readme
+            .split("### Exit codes")
+            .nth(1)
+            .expect("an Exit codes section");
+        let documented: Vec<u8> = table
+            .lines()
+            .skip_while(|l| !l.starts_with("| code"))
+            .skip(2)
+            .take_while(|l| l.starts_with('|'))
+            .map(|l| l.split('|').nth(1).unwrap().trim().parse().unwrap())
+            .collect();
+        let mut codes: Vec<u8> = Exit::ALL.iter().map(|e| e.code()).collect();
+        codes.dedup();
+        assert_eq!(documented, codes);
+    }
+
+    #[test]
     fn the_first_failure_wins() {
         assert_eq!(Exit::Success.or(Exit::SaveFailed), Exit::SaveFailed);
         assert_eq!(

@@ -16,6 +16,10 @@
 //! Every backend draws the same input matrix from the counter-based [`philox`] generator, so a
 //! CPU run and a GPU run with the same seed multiply bit-identical matrices.
 
+#![deny(unsafe_code)]
+// `unsafe` lives only at the FFI edge: the CUDA files that call the driver and cuBLAS, and the
+// one environment write matrixmultiply needs (`backend::cpu::set_matmul_threads`).
+
 pub mod backend;
 pub mod bench;
 pub mod cli;

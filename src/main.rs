@@ -1,6 +1,8 @@
 //! `matbench`: parse → dispatch to the subcommand → exit. `main` only turns an error into one
 //! line on stderr and its exit code (README, "Exit codes"; `error::Exit`).
 
+#![deny(unsafe_code)]
+
 use clap::Parser;
 use matbench::backend::monotonic_s;
 use matbench::bench::RunContext;

@@ -260,7 +260,7 @@ mod tests {
     }
 
     #[test]
-    fn seed_compatible_form_gives_defaults() {
+    fn the_scripts_form_gives_defaults() {
         let p = plan_of(&["gpu", "10000"]).unwrap();
         let j = &p.job;
         assert_eq!(

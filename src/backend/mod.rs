@@ -8,6 +8,7 @@
 //! clock) it offers through the trait too, so the run loop never asks which backend it has.
 
 pub mod cpu;
+#[allow(unsafe_code)] // the FFI edge: CUDA driver, cuBLAS and NVRTC calls
 pub mod cuda;
 #[cfg(test)]
 pub mod fake;

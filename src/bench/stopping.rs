@@ -72,20 +72,20 @@ fn rel_std_error(k: usize, stddev: f64, median: f64) -> Option<f64> {
 
 /// A sample ordered by [`f64::total_cmp`], so it can sit in a heap.
 #[derive(Clone, Copy, Debug)]
-struct Key(f64);
+struct Ordered(f64);
 
-impl PartialEq for Key {
+impl PartialEq for Ordered {
     fn eq(&self, other: &Self) -> bool {
         self.cmp(other) == Ordering::Equal
     }
 }
-impl Eq for Key {}
-impl PartialOrd for Key {
+impl Eq for Ordered {}
+impl PartialOrd for Ordered {
     fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
         Some(self.cmp(other))
     }
 }
-impl Ord for Key {
+impl Ord for Ordered {
     fn cmp(&self, other: &Self) -> Ordering {
         self.0.total_cmp(&other.0)
     }
@@ -95,8 +95,8 @@ impl Ord for Key {
 /// half in a max-heap, the upper half in a min-heap, and Welford's running mean and variance.
 #[derive(Clone, Debug, Default)]
 pub struct RunningMedian {
-    lower: BinaryHeap<Key>,
-    upper: BinaryHeap<Reverse<Key>>,
+    lower: BinaryHeap<Ordered>,
+    upper: BinaryHeap<Reverse<Ordered>>,
     mean: f64,
     m2: f64,
 }
@@ -105,8 +105,8 @@ impl RunningMedian {
     /// Adds one sample.
     pub fn push(&mut self, x: f64) {
         match self.lower.peek() {
-            Some(top) if x > top.0 => self.upper.push(Reverse(Key(x))),
-            _ => self.lower.push(Key(x)),
+            Some(top) if x > top.0 => self.upper.push(Reverse(Ordered(x))),
+            _ => self.lower.push(Ordered(x)),
         }
         // Keep `lower` equal to `upper` in size, or one larger.
         if self.lower.len() > self.upper.len() + 1 {

@@ -157,7 +157,8 @@ pub struct Phases {
     /// Verification step by step: `backend (wall)` (the backend's part, wall clock; on the GPU
     /// split into `kernels` and `copy` by CUDA events) and `compare (host)`.
     pub verify_steps_s: std::collections::BTreeMap<String, Second>,
-    /// The seed script's figure: generate + first matmul + reduce, wall clock, result on host.
+    /// The TensorFlow script's figure (its `Time taken`): generate + first matmul + reduce,
+    /// wall clock, result on the host. The name predates the word "script" in the code.
     pub seed_time_taken_s: Second,
     /// From the start of `main` to the end of the run (record writing excluded).
     pub process_s: Second,

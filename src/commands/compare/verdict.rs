@@ -64,7 +64,7 @@ pub struct Side {
     pub max_s: Second,
     /// Sample standard deviation (n − 1) over all samples.
     pub stddev_s: Second,
-    /// 2·n³ / median, in 10¹² FLOP/s.
+    /// The FLOP of the key's op / median, in 10¹² FLOP/s.
     pub tflop_per_s: f64,
     /// Distinct setups of the runs (`faer, 2 threads`; `cuBLAS 13.1.0, driver 580.159.04`).
     pub setups: Vec<String>,
@@ -169,7 +169,7 @@ pub struct Report {
     pub confidence_percent: f64,
     /// Bootstrap resamples per comparison.
     pub resamples: usize,
-    /// Key of the fixed-seed generator (the same inputs always give the same report).
+    /// Seed of the bootstrap's fixed generator (the same inputs always give the same report).
     pub bootstrap_seed: u64,
     /// Whether "unclear" fails the comparison (`--fail-on-unclear`).
     pub fail_on_unclear: bool,
