@@ -182,6 +182,10 @@ pub enum Error {
     #[error("{0}")]
     System(String),
 
+    /// SIGINT or SIGTERM arrived: the run stopped between two repetitions.
+    #[error("stopped by {} (records already finished were kept)", signal_name(*.0))]
+    Signal(i32),
+
     /// A value could not be encoded (JSON, SVG): a bug, reported as such.
     #[error("could not encode {what}: {reason} (a bug, please report it)")]
     Encode {
@@ -249,6 +253,8 @@ impl Error {
             Error::Output(_) => Exit::OutputFailed,
             Error::System(_) => Exit::System,
             Error::Encode { .. } => Exit::Internal,
+            Error::Signal(2) => Exit::Interrupted,
+            Error::Signal(_) => Exit::Terminated,
         }
     }
 
@@ -272,6 +278,15 @@ impl Error {
             }
             other => other,
         }
+    }
+}
+
+/// `SIGINT` for 2, `SIGTERM` for 15, else the number.
+fn signal_name(signal: i32) -> String {
+    match signal {
+        2 => "SIGINT (Ctrl-C)".into(),
+        15 => "SIGTERM".into(),
+        other => format!("signal {other}"),
     }
 }
 

@@ -66,6 +66,12 @@ pub fn hostname() -> String {
         .unwrap_or_else(|| "unknown-host".to_string())
 }
 
+/// The operating system's host name (never `MATBENCH_HOSTNAME`): in a container, the
+/// container's own, so it tells processes of one process namespace from another's.
+pub fn os_hostname() -> String {
+    System::host_name().unwrap_or_else(|_| "unknown-host".to_string())
+}
+
 /// Memory a new allocation can get now, if the OS tells.
 pub fn available_memory_byte() -> Option<u64> {
     let refresh = RefreshKind::nothing().with_memory(MemoryRefreshKind::nothing().with_ram());

@@ -6,7 +6,7 @@
 //! - **ground**: the shared vocabulary and the record — [`model`] (backend kind, op, dtype,
 //!   repetitions, statistics, the job), [`record`] (the run record, the benchmark key and setup,
 //!   the one reader/validator, the one JSON encoder, atomic saving), [`error`] (errors and the
-//!   exit-code table), [`philox`], [`host`];
+//!   exit-code table), [`philox`], [`host`], [`interrupt`] (SIGINT and SIGTERM);
 //! - **middle**: measuring — [`backend`] (one trait; CPU and CUDA), [`bench`] (the run loop and
 //!   its stopping rule), [`verify`], [`telemetry`], [`pipeline`] (open → measure → verify →
 //!   record → save → exit status);
@@ -26,6 +26,7 @@ pub mod cli;
 pub mod commands;
 pub mod error;
 pub mod host;
+pub mod interrupt;
 pub mod model;
 pub mod output;
 pub mod philox;

@@ -24,8 +24,12 @@ fn main() -> ExitCode {
             .location()
             .map(|l| format!(" at {}:{}", l.file(), l.line()))
             .unwrap_or_default();
-        eprintln!("matbench: internal error (a bug, please report it): {msg}{at}");
+        output::internal_error(&format!("{msg}{at}"));
     }));
+    if let Err(e) = matbench::interrupt::install() {
+        output::error(&e);
+        return e.exit().into();
+    }
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => return clap_error(e),
@@ -39,7 +43,10 @@ fn main() -> ExitCode {
             .collect(),
     };
     let mut out = Stdout::new();
-    match matbench::commands::dispatch(&cli.command, &ctx, &mut out) {
+    let result = matbench::commands::dispatch(&cli.command, &ctx, &mut out);
+    // A signal that arrived after the last check (during verification or the save) still
+    // ends the process with its code, once what was finished is out.
+    match result.and_then(|exit| matbench::interrupt::check().map(|()| exit)) {
         Ok(exit) => exit.into(),
         Err(e) => {
             output::error(&e);

@@ -15,8 +15,9 @@ use std::path::PathBuf;
 pub const MAX_N: usize = 1 << 20;
 /// Most warm-up repetitions accepted.
 pub const MAX_WARMUP: u32 = 10_000;
-/// Most CPU threads accepted.
-pub const MAX_THREADS: usize = 4096;
+/// Most CPU threads accepted, as a multiple of the logical CPUs: more threads than that only
+/// make a run slower (a tiny run on 4096 threads of a 2-core machine takes minutes).
+pub const MAX_THREADS_PER_CPU: usize = 4;
 /// `--max-time` when `--reps auto` is given without it.
 pub const DEFAULT_MAX_TIME_S: Second = 10.0;
 /// Longest `--max-time` accepted (an hour of repetitions per run).
@@ -138,9 +139,12 @@ pub fn check_threads(threads: Option<usize>, cpu_threads: usize) -> Result<usize
             "--threads must be at least 1".into(),
         ));
     }
-    if threads > MAX_THREADS {
+    let most = MAX_THREADS_PER_CPU * cpu_threads.max(1);
+    if threads > most {
         return Err(Error::InvalidArgument(format!(
-            "--threads {threads} is too many (at most {MAX_THREADS})"
+            "--threads {threads} is too many for {} logical CPUs (at most {most}, \
+             {MAX_THREADS_PER_CPU} per CPU)",
+            cpu_threads.max(1)
         )));
     }
     Ok(threads)
@@ -209,9 +213,12 @@ pub fn parse_gpus(
                 "--gpu takes an index, a list like 0,1, or all; got '{word}'"
             ))
         })?;
-        if !out.contains(&index) {
-            out.push(index);
+        if out.contains(&index) {
+            return Err(Error::InvalidArgument(format!(
+                "--gpu names GPU {index} twice: each GPU runs once (give each ordinal once, or all)"
+            )));
         }
+        out.push(index);
     }
     Ok(out)
 }
@@ -306,6 +313,7 @@ mod tests {
             &["cpu", "8", "--warmup", "20000"],
             &["cpu", "8", "--threads", "0"],
             &["cpu", "8", "--threads", "100000"],
+            &["cpu", "8", "--threads", "33"],
             &["cpu", "8", "--dtype", "bf16"],
             &["cpu", "8", "--dtype", "tf32"],
         ] {
@@ -376,7 +384,10 @@ mod tests {
     #[test]
     fn gpu_lists_and_all() {
         assert_eq!(parse_gpus("0", || Ok(4)).unwrap(), vec![0]);
-        assert_eq!(parse_gpus("1,0,1", || Ok(4)).unwrap(), vec![1, 0]);
+        assert_eq!(parse_gpus("1,0", || Ok(4)).unwrap(), vec![1, 0]);
+        let twice = parse_gpus("0,0", || Ok(4)).unwrap_err();
+        assert_eq!(twice.exit_code(), 2);
+        assert!(twice.to_string().contains("GPU 0 twice"), "{twice}");
         assert_eq!(parse_gpus("all", || Ok(3)).unwrap(), vec![0, 1, 2]);
         assert_eq!(parse_gpus("all", || Ok(0)).unwrap_err().exit_code(), 3);
         assert_eq!(parse_gpus("one", || Ok(1)).unwrap_err().exit_code(), 2);

@@ -107,6 +107,16 @@ pub fn sample_rows(n: usize, seed: u64) -> Vec<usize> {
     rows
 }
 
+/// The rows of `rows` a backend checks for an n×n C: those inside it, at most
+/// [`MAX_SAMPLE_ROWS`] (the layout of the flat verification buffer, [`flat_len`]).
+pub fn usable_rows(rows: &[usize], n: usize) -> Vec<usize> {
+    rows.iter()
+        .copied()
+        .filter(|&r| r < n)
+        .take(MAX_SAMPLE_ROWS)
+        .collect()
+}
+
 fn rel_error(value: f64, reference: f64) -> f64 {
     let diff = (value - reference).abs();
     if reference == 0.0 {

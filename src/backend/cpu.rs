@@ -13,7 +13,7 @@ use crate::model::dtype::DType;
 use crate::model::vocab::{BackendKind, CpuEngine, MatOp};
 use crate::philox::Uniform;
 use crate::record::DeviceRecord;
-use crate::verify::{MAX_SAMPLE_ROWS, VerificationData, flat_len};
+use crate::verify::{VerificationData, flat_len};
 use rayon::prelude::*;
 use std::time::Instant;
 
@@ -389,12 +389,7 @@ impl Backend for CpuBackend {
             Matrices::F32(s) => s.n,
             Matrices::F64(s) => s.n,
         };
-        let rows: Vec<usize> = rows
-            .iter()
-            .copied()
-            .filter(|&r| r < n)
-            .take(MAX_SAMPLE_ROWS)
-            .collect();
+        let rows = crate::verify::usable_rows(rows, n);
         let checks = pool.install(|| match state {
             Matrices::F32(s) => {
                 fill_checks(s, &rows);

@@ -14,7 +14,7 @@ use crate::model::dtype::DType;
 use crate::model::vocab::BackendKind;
 use crate::philox::Uniform;
 use crate::record::DeviceRecord;
-use crate::verify::{MAX_SAMPLE_ROWS, VerificationData, flat_len};
+use crate::verify::{VerificationData, flat_len};
 use std::cell::Cell;
 
 /// A fake device: see the module docs.
@@ -129,12 +129,7 @@ impl Backend for FakeBackend {
 
     fn verification_data(&mut self, rows: &[usize]) -> Result<VerificationData<'_>, Error> {
         let n = self.n;
-        let rows: Vec<usize> = rows
-            .iter()
-            .copied()
-            .filter(|&r| r < n)
-            .take(MAX_SAMPLE_ROWS)
-            .collect();
+        let rows = crate::verify::usable_rows(rows, n);
         let mut flat = vec![0.0; flat_len(n)];
         for (k, sum) in flat[..n].iter_mut().enumerate() {
             *sum = (0..n).map(|i| self.a[i * n + k]).sum();

@@ -102,6 +102,7 @@ fn measure(job: &Job, backend: &mut dyn Backend) -> Result<Measured, Error> {
     let generate_s = backend.generate(job.seed)?;
     let mut script_time_s = None;
     let mut next = |backend: &mut dyn Backend| -> Result<Iteration, Error> {
+        crate::interrupt::check()?;
         let it = backend.iterate()?;
         script_time_s.get_or_insert_with(|| backend.wall_clock_s() - script_clock);
         if !(it.matmul_s.is_finite() && it.reduce_s.is_finite()) {

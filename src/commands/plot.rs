@@ -185,7 +185,7 @@ pub fn charts(records: &[RunRecord]) -> Result<Vec<(String, String)>, Error> {
 /// name atomically; returns the paths written.
 pub fn write_charts(records: &[RunRecord], dir: &Path) -> Result<Vec<PathBuf>, Error> {
     let fail = |e: std::io::Error| Error::save("the charts", dir, e.to_string());
-    std::fs::create_dir_all(dir).map_err(fail)?;
+    crate::record::store::prepare_dir(dir, "the charts")?;
     let mut written = Vec::new();
     for (name, svg) in charts(records)? {
         let mut tmp = crate::record::store::new_temp(dir, ".svg.tmp").map_err(fail)?;

@@ -60,6 +60,11 @@ pub fn error(e: &Error) {
     eprintln!("matbench: error: {e}");
 }
 
+/// The line of a panic caught by `main`'s hook (exit 101): a bug, said as one.
+pub fn internal_error(what: &str) {
+    eprintln!("matbench: internal error (a bug, please report it): {what}");
+}
+
 /// A note on stderr (where a record went, a warning): one line, prefixed `matbench:`.
 pub fn note(text: &str) {
     eprintln!("matbench: {text}");

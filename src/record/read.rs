@@ -3,7 +3,41 @@
 
 use crate::error::{Error, one_line};
 use crate::record::{RunRecord, SCHEMA_VERSION};
+use std::io::Read;
 use std::path::{Path, PathBuf};
+
+/// Largest file read as a record. The largest record matbench writes (100 000 repetitions:
+/// two arrays of 100 000 samples of about 25 bytes each, plus telemetry) is about 5 MiB; four
+/// times that leaves room for any future field and still refuses a disk image or a log
+/// given by mistake before it is read into memory.
+pub const MAX_RECORD_BYTE: u64 = 20 * 1024 * 1024;
+
+/// The bytes of a record file: only a regular file (a FIFO would block, a device never ends),
+/// and at most [`MAX_RECORD_BYTE`].
+fn read_bytes(path: &Path) -> Result<Vec<u8>, String> {
+    let meta = std::fs::metadata(path).map_err(|e| e.to_string())?;
+    if !meta.is_file() {
+        return Err(
+            "not a regular file (a FIFO, device or socket is never read as a record)".into(),
+        );
+    }
+    if meta.len() > MAX_RECORD_BYTE {
+        return Err(format!(
+            "{} bytes, more than a record can hold ({MAX_RECORD_BYTE} at most)",
+            meta.len()
+        ));
+    }
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|f| f.take(MAX_RECORD_BYTE + 1).read_to_end(&mut bytes))
+        .map_err(|e| e.to_string())?;
+    if bytes.len() as u64 > MAX_RECORD_BYTE {
+        return Err(format!(
+            "more than a record can hold ({MAX_RECORD_BYTE} bytes at most)"
+        ));
+    }
+    Ok(bytes)
+}
 
 /// Reads a record back, refusing other schema versions and foreign JSON with one clear message.
 pub fn read(path: &Path) -> Result<RunRecord, Error> {
@@ -12,7 +46,7 @@ pub fn read(path: &Path) -> Result<RunRecord, Error> {
         path: path.to_path_buf(),
         reason: one_line(&reason),
     };
-    let bytes = std::fs::read(path).map_err(|e| bad(e.to_string()))?;
+    let bytes = read_bytes(path).map_err(bad)?;
     let value: serde_json::Value =
         serde_json::from_slice(&bytes).map_err(|e| bad(format!("not valid JSON ({e})")))?;
     match value
@@ -67,6 +101,11 @@ pub fn validate(record: &RunRecord) -> Result<(), String> {
         ));
     }
     let flop = record.config.op.flop(n);
+    if let Some(s) = samples.iter().find(|s| !(flop / **s).is_finite()) {
+        return Err(format!(
+            "matmul.samples_s holds {s} s, too short for any rate to be computed from it"
+        ));
+    }
     let close = |a: f64, b: f64| (a - b).abs() <= 1e-6 * b.abs();
     if !close(record.flop_per_matmul, flop) {
         return Err(format!(
@@ -86,10 +125,15 @@ pub fn validate(record: &RunRecord) -> Result<(), String> {
 }
 
 /// Reads every record named by `paths`: files as given, directories by their `*.json` files
-/// (not recursing, skipping hidden and temporary files), in name order. A file that is not a
-/// record of this schema, or a path that names no record at all, is an error (exit 2).
+/// (not recursing, skipping hidden and temporary files and anything but regular files), in
+/// name order. A file named twice (directly, through a directory, or through a link) is read
+/// once. A file that is not a record of this schema, or a path that names no record at all,
+/// is an error (exit 2).
 pub fn read_all(paths: &[PathBuf]) -> Result<Vec<(PathBuf, RunRecord)>, Error> {
     let mut out = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    let mut once =
+        |f: &Path| seen.insert(std::fs::canonicalize(f).unwrap_or_else(|_| f.to_path_buf()));
     for path in paths {
         let bad = |reason: String| Error::BadRecord {
             path: path.clone(),
@@ -112,10 +156,12 @@ pub fn read_all(paths: &[PathBuf]) -> Result<Vec<(PathBuf, RunRecord)>, Error> {
                 return Err(bad("no matbench records (*.json) in this directory".into()));
             }
             for f in files {
-                let record = read(&f)?;
-                out.push((f, record));
+                if once(&f) {
+                    let record = read(&f)?;
+                    out.push((f, record));
+                }
             }
-        } else {
+        } else if once(path) {
             out.push((path.clone(), read(path)?));
         }
     }
@@ -147,6 +193,45 @@ mod tests {
         }
     }
 
+    #[cfg(unix)]
+    #[test]
+    fn a_fifo_is_refused_without_blocking_and_a_file_named_twice_is_read_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("pipe.json");
+        let made = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap();
+        assert!(made.success());
+        let e = read(&fifo).unwrap_err().to_string();
+        assert!(e.contains("not a regular file"), "{e}");
+        let e = read(Path::new("/dev/zero")).unwrap_err().to_string();
+        assert!(e.contains("not a regular file"), "{e}");
+        // A directory holding a FIFO among its records reads the records and skips the FIFO.
+        let reference = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("results/reference/dev-2core-2026-11-28");
+        let one = std::fs::read_dir(&reference)
+            .unwrap()
+            .next()
+            .unwrap()
+            .unwrap()
+            .path();
+        let copy = dir.path().join("r.json");
+        std::fs::copy(&one, &copy).unwrap();
+        let twice = read_all(&[dir.path().to_path_buf(), copy.clone(), copy]).unwrap();
+        assert_eq!(twice.len(), 1, "{twice:?}");
+    }
+
+    #[test]
+    fn an_oversized_file_is_refused_before_it_is_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let big = dir.path().join("big.json");
+        let f = std::fs::File::create(&big).unwrap();
+        f.set_len(MAX_RECORD_BYTE + 1).unwrap();
+        let e = read(&big).unwrap_err().to_string();
+        assert!(e.contains("more than a record can hold"), "{e}");
+    }
+
     #[test]
     fn every_reference_record_is_valid_and_a_broken_one_is_not() {
         let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("results/reference");
@@ -170,6 +255,9 @@ mod tests {
         let mut r = records[0].1.clone();
         r.matmul.samples_s.clear();
         assert!(validate(&r).unwrap_err().contains("empty"));
+        let mut r = records[0].1.clone();
+        r.matmul.samples_s[0] = 1e-320;
+        assert!(validate(&r).unwrap_err().contains("too short"));
         let mut r = records[0].1.clone();
         r.matmul_tflop_per_s *= 2.0;
         assert!(validate(&r).unwrap_err().contains("matmul_tflop_per_s"));

@@ -1,5 +1,13 @@
 //! The one place that writes results files: atomically (temporary file in the same directory,
 //! then a rename that refuses to overwrite), under names that never collide.
+//!
+//! A temporary file's name carries the OS host name and the process id of its writer
+//! (`.matbench_<host>_<pid>_<random>.tmp`). A writer killed outright (SIGKILL, a node lost)
+//! leaves one behind; the next save into that directory recovers it (a whole, valid record is
+//! renamed to its proper name) or removes it (anything else) — but only when its writer is
+//! provably gone: the same host, and no process with that id. Results directories are shared
+//! by many nodes (a Kubernetes volume, a Slurm job's file system), and a file another machine
+//! is writing is never touched. So a crash leaves either nothing or a whole record.
 
 use crate::error::Error;
 use crate::record::RunRecord;
@@ -52,8 +60,13 @@ fn slug(text: &str) -> String {
 /// Writes `bytes` as `dir/name`, creating `dir`. Never overwrites: a taken name gets a
 /// `-1`, `-2`, … suffix. Nothing is left behind on failure (the temporary file is removed).
 pub fn write_new(dir: &Path, name: &str, bytes: &[u8]) -> Result<PathBuf, Error> {
+    prepare_dir(dir, "the record")?;
+    write_in(dir, name, bytes)
+}
+
+/// [`write_new`] into a directory that exists.
+fn write_in(dir: &Path, name: &str, bytes: &[u8]) -> Result<PathBuf, Error> {
     let fail = |e: std::io::Error| Error::save("the record", dir, e.to_string());
-    std::fs::create_dir_all(dir).map_err(fail)?;
     let mut tmp = new_temp(dir, ".tmp").map_err(fail)?;
     tmp.write_all(bytes).map_err(fail)?;
     tmp.as_file().sync_all().map_err(fail)?;
@@ -81,17 +94,100 @@ pub fn write_new(dir: &Path, name: &str, bytes: &[u8]) -> Result<PathBuf, Error>
 /// one way a run's record reaches the disk, for single runs, multi-GPU runs and sweeps.
 pub fn save(dir: &Path, record: &RunRecord) -> Result<PathBuf, Error> {
     let bytes = crate::record::json::to_bytes(record, "the record")?;
-    let started = chrono::DateTime::parse_from_rfc3339(&record.started_utc)
+    write_new(dir, &file_name(record, &started(record)), &bytes)
+}
+
+/// When the run started, from its record (now, if the record's time cannot be read).
+fn started(record: &RunRecord) -> chrono::DateTime<chrono::Utc> {
+    chrono::DateTime::parse_from_rfc3339(&record.started_utc)
         .map(|t| t.with_timezone(&chrono::Utc))
-        .unwrap_or_else(|_| chrono::Utc::now());
-    write_new(dir, &file_name(record, &started), &bytes)
+        .unwrap_or_else(|_| chrono::Utc::now())
+}
+
+/// Makes `dir` ready for `what`: created if missing (a path that is a file, or a link to
+/// nothing, is named as such, not as "File exists"), and cleared of temporary files whose
+/// writers are gone (module docs).
+pub fn prepare_dir(dir: &Path, what: &'static str) -> Result<(), Error> {
+    for at in dir.ancestors().filter(|a| !a.as_os_str().is_empty()) {
+        let Ok(meta) = std::fs::symlink_metadata(at) else {
+            continue;
+        };
+        let reason = if meta.file_type().is_symlink() && std::fs::metadata(at).is_err() {
+            Some("is a symbolic link to nothing")
+        } else if std::fs::metadata(at).is_ok_and(|m| !m.is_dir()) {
+            Some("is a file, not a directory")
+        } else {
+            None
+        };
+        if let Some(reason) = reason {
+            return Err(Error::save(what, dir, format!("{} {reason}", at.display())));
+        }
+        break;
+    }
+    std::fs::create_dir_all(dir).map_err(|e| Error::save(what, dir, e.to_string()))?;
+    recover_stale(dir);
+    Ok(())
+}
+
+/// The prefix of this process's temporary files: `.matbench_<host>_<pid>_`.
+fn temp_prefix() -> String {
+    format!(
+        ".matbench_{}_{}_",
+        slug(&crate::host::os_hostname()),
+        std::process::id()
+    )
+}
+
+/// Recovers or removes the temporary files of writers provably gone (module docs). Best
+/// effort: what cannot be read or renamed is left as it is.
+fn recover_stale(dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let host = slug(&crate::host::os_hostname());
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let Some(pid) = stale_writer(&name, &host) else {
+            continue;
+        };
+        if writer_alive(pid) {
+            continue;
+        }
+        let path = entry.path();
+        // A whole, valid record is saved again under its own name; then the scrap goes.
+        let saved = match crate::record::read::read(&path) {
+            Ok(record) if !name.ends_with(".svg.tmp") => {
+                std::fs::read(&path).ok().is_some_and(|bytes| {
+                    write_in(dir, &file_name(&record, &started(&record)), &bytes).is_ok()
+                })
+            }
+            _ => true,
+        };
+        if saved {
+            let _ = std::fs::remove_file(&path);
+        }
+    }
+}
+
+/// The writer's process id if `name` is a temporary file written on `host`.
+fn stale_writer(name: &str, host: &str) -> Option<u32> {
+    let rest = name.strip_prefix(".matbench_")?.strip_suffix(".tmp")?;
+    let rest = rest.strip_prefix(host)?.strip_prefix('_')?;
+    rest.split('_').next()?.parse().ok()
+}
+
+/// Whether a process with this id exists here. Where that cannot be known (no `/proc`), it
+/// is taken to exist, so nothing is touched.
+fn writer_alive(pid: u32) -> bool {
+    !Path::new("/proc/self").exists() || Path::new("/proc").join(pid.to_string()).exists()
 }
 
 /// A temporary file in `dir` (same file system, so the final rename is atomic), created with
 /// mode 0644 rather than tempfile's private 0600: records and charts are meant to be shared.
 pub fn new_temp(dir: &Path, suffix: &str) -> std::io::Result<tempfile::NamedTempFile> {
     let mut builder = tempfile::Builder::new();
-    builder.prefix(".matbench-").suffix(suffix);
+    let prefix = temp_prefix();
+    builder.prefix(&prefix).suffix(suffix);
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
@@ -129,6 +225,73 @@ mod tests {
             .map(|e| e.unwrap().file_name())
             .collect();
         assert_eq!(names.len(), 2, "{names:?}");
+    }
+
+    #[test]
+    fn a_dead_writers_whole_record_is_recovered_and_its_scraps_removed() {
+        let dir = tempfile::tempdir().unwrap();
+        let reference = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("results/reference/dev-2core-2026-11-28");
+        let one = std::fs::read_dir(&reference)
+            .unwrap()
+            .next()
+            .unwrap()
+            .unwrap()
+            .path();
+        let host = slug(&crate::host::os_hostname());
+        // A pid above the kernel's maximum (4194304) is never a live process.
+        let dead = |what: &str| {
+            dir.path()
+                .join(format!(".matbench_{host}_9999999_{what}.tmp"))
+        };
+        std::fs::copy(&one, dead("whole")).unwrap();
+        std::fs::write(dead("half"), b"{\"schema_version\": 1, \"conf").unwrap();
+        // Another host's file, and a live writer's (this process), are never touched.
+        let other = dir.path().join(".matbench_elsewhere_9999999_x.tmp");
+        std::fs::write(&other, b"partial").unwrap();
+        let live = dir
+            .path()
+            .join(format!(".matbench_{host}_{}_x.tmp", std::process::id()));
+        std::fs::write(&live, b"partial").unwrap();
+        write_new(dir.path(), "new.json", b"{}").unwrap();
+        let mut names: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        let recovered = names
+            .iter()
+            .filter(|n| n.ends_with("_n256.json") || n.contains("_n"))
+            .count();
+        assert!(recovered >= 1, "{names:?}");
+        assert!(
+            !names
+                .iter()
+                .any(|n| n.contains("9999999_whole") || n.contains("9999999_half")),
+            "{names:?}"
+        );
+        assert!(other.exists() && live.exists(), "{names:?}");
+        assert!(names.contains(&"new.json".to_string()));
+    }
+
+    #[test]
+    fn a_results_dir_that_is_a_file_or_a_dangling_link_says_so() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("plain");
+        std::fs::write(&file, b"").unwrap();
+        let e = write_new(&file, "x.json", b"{}").unwrap_err().to_string();
+        assert!(e.contains("is a file, not a directory"), "{e}");
+        let e = write_new(&file.join("sub"), "x.json", b"{}")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("plain is a file, not a directory"), "{e}");
+        #[cfg(unix)]
+        {
+            let link = dir.path().join("link");
+            std::os::unix::fs::symlink(dir.path().join("nowhere"), &link).unwrap();
+            let e = write_new(&link, "x.json", b"{}").unwrap_err().to_string();
+            assert!(e.contains("symbolic link to nothing"), "{e}");
+        }
     }
 
     #[test]

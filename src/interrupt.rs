@@ -1,0 +1,60 @@
+//! Ctrl-C and `kill`: SIGINT and SIGTERM stop a run or a sweep cleanly.
+//!
+//! The first signal only raises a flag. The run loop checks it after every repetition
+//! ([`check`]), so a run stops between two repetitions, records already finished stay, and a
+//! record being saved is completed first (saving never checks the flag). The process then
+//! exits with the conventional code (130 for SIGINT, 143 for SIGTERM; `error::Exit`). A second
+//! signal of either kind ends the process at once with that code, for a repetition that would
+//! take too long to wait for; a temporary record it leaves behind is recovered or removed by the
+//! next save into that directory (`record::store`).
+//!
+//! Uses signal-hook, whose handlers only store to atomics: nothing here runs in signal context.
+
+use crate::error::Error;
+use signal_hook::consts::{SIGINT, SIGTERM};
+use std::sync::Arc;
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+/// The signal received (0: none yet), and whether any was.
+struct Flags {
+    signal: Arc<AtomicUsize>,
+    raised: Arc<AtomicBool>,
+}
+
+fn flags() -> &'static Flags {
+    static FLAGS: OnceLock<Flags> = OnceLock::new();
+    FLAGS.get_or_init(|| Flags {
+        signal: Arc::new(AtomicUsize::new(0)),
+        raised: Arc::new(AtomicBool::new(false)),
+    })
+}
+
+/// Installs the handlers. Call once, first thing in `main`.
+pub fn install() -> Result<(), Error> {
+    let f = flags();
+    for (signal, code) in [(SIGINT, 130), (SIGTERM, 143)] {
+        let fail =
+            |e: std::io::Error| Error::System(format!("could not handle signal {signal}: {e}"));
+        // Registered first, so it sees the flag as it was before this signal raised it.
+        signal_hook::flag::register_conditional_shutdown(signal, code, f.raised.clone())
+            .map_err(fail)?;
+        signal_hook::flag::register_usize(signal, f.signal.clone(), signal as usize)
+            .map_err(fail)?;
+        signal_hook::flag::register(signal, f.raised.clone()).map_err(fail)?;
+    }
+    Ok(())
+}
+
+/// The signal received so far, as the error that ends the process, if any.
+pub fn pending() -> Option<Error> {
+    match flags().signal.load(Ordering::Acquire) {
+        0 => None,
+        s => Some(Error::Signal(s as i32)),
+    }
+}
+
+/// `Err` once SIGINT or SIGTERM has arrived: the run loop stops there.
+pub fn check() -> Result<(), Error> {
+    pending().map_or(Ok(()), Err)
+}
