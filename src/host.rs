@@ -81,6 +81,100 @@ pub fn available_memory_byte() -> Option<u64> {
         .filter(|&m| m > 0)
 }
 
+/// What limits this process's memory besides the host's: the address-space limit (`ulimit -v`,
+/// common in HPC batch jobs) and the cgroup's memory limit (v1 or v2: a Slurm job's, a
+/// Kubernetes pod's). `None` where there is no such limit or it cannot be read.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct MemoryLimits {
+    /// Address space this process may still map: `RLIMIT_AS` minus what it has mapped.
+    pub address_space_left_byte: Option<u64>,
+    /// The cgroup's memory limit minus its usage.
+    pub cgroup_left_byte: Option<u64>,
+}
+
+/// Reads both limits of [`MemoryLimits`] (Linux; `None` elsewhere).
+pub fn memory_limits() -> MemoryLimits {
+    let read = |p: &str| std::fs::read_to_string(p).ok();
+    let address_space_left_byte = read("/proc/self/limits")
+        .and_then(|t| address_space_limit(&t))
+        .map(|limit| {
+            let used = read("/proc/self/status")
+                .and_then(|t| status_kib(&t, "VmSize:"))
+                .unwrap_or(0);
+            limit.saturating_sub(used)
+        });
+    let cgroup = read("/proc/self/cgroup").unwrap_or_default();
+    let cgroup_left_byte = cgroup_files(&cgroup)
+        .into_iter()
+        .find_map(|(limit, usage)| {
+            let limit = cgroup_bytes(&read(&limit)?)?;
+            let usage = read(&usage).and_then(|t| cgroup_bytes(&t)).unwrap_or(0);
+            Some(limit.saturating_sub(usage))
+        });
+    MemoryLimits {
+        address_space_left_byte,
+        cgroup_left_byte,
+    }
+}
+
+/// The soft "Max address space" of `/proc/self/limits`, `None` when unlimited.
+fn address_space_limit(limits: &str) -> Option<u64> {
+    let line = limits
+        .lines()
+        .find(|l| l.starts_with("Max address space"))?;
+    line["Max address space".len()..]
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
+}
+
+/// A `kB` field of `/proc/self/status`, in bytes.
+fn status_kib(status: &str, field: &str) -> Option<u64> {
+    let line = status.lines().find(|l| l.starts_with(field))?;
+    let kib: u64 = line[field.len()..]
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()?;
+    Some(kib * 1024)
+}
+
+/// Candidate (limit, usage) files for this process's memory cgroup, most specific first:
+/// v2 (`0::/path`: `memory.max`, `memory.current`), then v1 (`N:memory:/path`:
+/// `memory.limit_in_bytes`, `memory.usage_in_bytes`); each at the cgroup's own path and, for
+/// a process whose cgroup is its namespace's root, at the mount's top.
+fn cgroup_files(proc_cgroup: &str) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for line in proc_cgroup.lines() {
+        let mut parts = line.splitn(3, ':');
+        let (_, controllers, path) = match (parts.next(), parts.next(), parts.next()) {
+            (Some(a), Some(b), Some(c)) => (a, b, c.trim_end_matches('/')),
+            _ => continue,
+        };
+        let (root, limit, usage) = if controllers.is_empty() {
+            ("/sys/fs/cgroup", "memory.max", "memory.current")
+        } else if controllers.split(',').any(|c| c == "memory") {
+            (
+                "/sys/fs/cgroup/memory",
+                "memory.limit_in_bytes",
+                "memory.usage_in_bytes",
+            )
+        } else {
+            continue;
+        };
+        for dir in [format!("{root}{path}"), root.to_string()] {
+            out.push((format!("{dir}/{limit}"), format!("{dir}/{usage}")));
+        }
+    }
+    out
+}
+
+/// A cgroup memory value in bytes; `None` for "max" or a v1 "no limit" (≥ 2⁶² bytes).
+fn cgroup_bytes(text: &str) -> Option<u64> {
+    text.trim().parse::<u64>().ok().filter(|&b| b < 1 << 62)
+}
+
 /// Logical CPUs this process may use.
 pub fn cpu_threads() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
@@ -150,6 +244,38 @@ fn parse_nvidia_driver_version(text: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn limits_are_parsed_from_the_kernels_files() {
+        let limits = "Limit                     Soft Limit           Hard Limit           Units\n\
+                      Max address space         943718400            unlimited            bytes\n";
+        assert_eq!(address_space_limit(limits), Some(943_718_400));
+        assert_eq!(
+            address_space_limit(
+                "Max address space         unlimited            unlimited            bytes"
+            ),
+            None
+        );
+        assert_eq!(
+            status_kib("VmSize:\t    3892 kB\n", "VmSize:"),
+            Some(3892 * 1024)
+        );
+        assert_eq!(cgroup_bytes("max\n"), None);
+        assert_eq!(cgroup_bytes("9223372036854771712"), None);
+        assert_eq!(cgroup_bytes("8589934592\n"), Some(8 << 30));
+        let v2 = cgroup_files("0::/slurm/job_7\n");
+        assert_eq!(v2[0].0, "/sys/fs/cgroup/slurm/job_7/memory.max");
+        assert_eq!(v2[1].1, "/sys/fs/cgroup/memory.current");
+        let v1 = cgroup_files("4:memory:/kubepods/pod1\n3:cpuset:/\n");
+        assert_eq!(
+            v1[0],
+            (
+                "/sys/fs/cgroup/memory/kubepods/pod1/memory.limit_in_bytes".into(),
+                "/sys/fs/cgroup/memory/kubepods/pod1/memory.usage_in_bytes".into()
+            )
+        );
+        assert_eq!(v1.len(), 2);
+    }
 
     #[test]
     fn parses_driver_version_line() {

@@ -26,6 +26,65 @@ pub fn set_matmul_threads(threads: usize) {
     unsafe { std::env::set_var("MATMUL_NUM_THREADS", threads.to_string()) };
 }
 
+/// Bytes faer's GEMM maps per thread, once, on its first call (its `private_gemm_x8`
+/// thread-local workspace, whatever n is; seen as "memory allocation of 545259520 bytes
+/// failed" under `ulimit -v`).
+pub const FAER_GEMM_WORKSPACE_BYTE: u64 = 545_259_520;
+
+/// Address space kept free beyond the matrices and the workspace: thread stacks, the
+/// allocator's arenas, the libraries mapped later.
+const ADDRESS_SPACE_MARGIN_BYTE: u64 = 64 << 20;
+
+/// Refuses, with the "does not fit" error (exit 4), a problem that would not fit: the
+/// matrices (`need`) against the host's available memory and the cgroup's limit (resident
+/// memory), and the matrices plus the GEMM library's `workspace` against the address-space
+/// limit (mapped memory; the workspace is mapped whole but touched only in part, so it is not
+/// held against the resident limits).
+fn check_fits(
+    n: usize,
+    dtype: DType,
+    need: u64,
+    workspace: u64,
+    available: Option<u64>,
+    limits: crate::host::MemoryLimits,
+) -> Result<(), Error> {
+    let what = format!(
+        "n = {n} in {dtype} needs {} of host memory (A, C and the check buffers)",
+        format_byte(need)
+    );
+    let refuse = |text: String| Err(Error::OutOfMemory(text));
+    if let Some(free) = available
+        && need > free
+    {
+        return refuse(format!("{what}; {} is available", format_byte(free)));
+    }
+    if let Some(free) = limits.cgroup_left_byte
+        && need > free
+    {
+        return refuse(format!(
+            "{what}; the job's memory limit (cgroup) leaves {}: ask the scheduler for more memory or use a smaller n",
+            format_byte(free)
+        ));
+    }
+    if let Some(free) = limits.address_space_left_byte
+        && need.saturating_add(workspace).saturating_add(ADDRESS_SPACE_MARGIN_BYTE) > free
+    {
+        return refuse(format!(
+            "{what}{}; the address-space limit (ulimit -v) leaves {}: raise it, lower --threads, or use --cpu-engine matrixmultiply",
+            if workspace > 0 {
+                format!(
+                    " plus {} of address space for faer's GEMM workspace",
+                    format_byte(workspace)
+                )
+            } else {
+                String::new()
+            },
+            format_byte(free)
+        ));
+    }
+    Ok(())
+}
+
 /// Rows handed to one rayon task when generating and reducing.
 const ROWS_PER_TASK: usize = 16;
 
@@ -37,6 +96,8 @@ pub struct CpuBackend {
     op: MatOp,
     device: DeviceRecord,
     state: Option<Matrices>,
+    /// Whether the GEMM has run on this pool (its per-thread workspace is then mapped).
+    gemm_ran: bool,
 }
 
 enum Matrices {
@@ -99,6 +160,7 @@ impl CpuBackend {
             op: MatOp::Gemm,
             device,
             state: None,
+            gemm_ran: false,
         })
     }
 
@@ -302,17 +364,23 @@ impl Backend for CpuBackend {
     fn prepare(&mut self, n: usize, dtype: DType) -> Result<(), Error> {
         self.state = None;
         let need = matrices_byte(n, dtype)
+            .and_then(|m| m.checked_add(flat_len(n) as u64 * 8))
             .ok_or_else(|| Error::OutOfMemory(format!("n = {n} is too large to address")))?;
-        if let Some(available) = crate::host::available_memory_byte()
-            && need > available
-        {
-            return Err(Error::OutOfMemory(format!(
-                "n = {n} in {dtype} needs {} of host memory (A and C, 2·n²·{} bytes); {} is available",
-                format_byte(need),
-                dtype.size_byte(),
-                format_byte(available)
-            )));
-        }
+        // faer's GEMM maps a fixed workspace per thread on its first call; an allocation that
+        // fails inside it aborts the process, so it is counted here, before anything runs.
+        let workspace = if self.engine == CpuEngine::Faer && !self.gemm_ran {
+            FAER_GEMM_WORKSPACE_BYTE * self.threads as u64
+        } else {
+            0
+        };
+        check_fits(
+            n,
+            dtype,
+            need,
+            workspace,
+            crate::host::available_memory_byte(),
+            crate::host::memory_limits(),
+        )?;
         let len = n * n;
         self.state = Some(match dtype {
             DType::F32 => Matrices::F32(State {
@@ -359,6 +427,7 @@ impl Backend for CpuBackend {
             .state
             .as_mut()
             .ok_or_else(|| Error::device_msg("prepare() first"))?;
+        self.gemm_ran = true;
         pool.install(|| {
             let start = Instant::now();
             match state {
@@ -414,6 +483,43 @@ impl Backend for CpuBackend {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn what_does_not_fit_is_refused_with_the_limit_that_refuses_it() {
+        use crate::host::MemoryLimits;
+        let gib = 1u64 << 30;
+        let none = MemoryLimits::default();
+        assert!(check_fits(100, DType::F32, gib, 0, Some(2 * gib), none).is_ok());
+        let e = check_fits(100, DType::F32, 3 * gib, 0, Some(2 * gib), none).unwrap_err();
+        assert_eq!(e.exit_code(), 4);
+        assert!(e.to_string().contains("is available"), "{e}");
+        let cgroup = MemoryLimits {
+            cgroup_left_byte: Some(gib / 2),
+            ..none
+        };
+        let e = check_fits(100, DType::F32, gib, 0, None, cgroup).unwrap_err();
+        assert!(e.to_string().contains("memory limit (cgroup)"), "{e}");
+        // The workspace counts against the address space only.
+        let as_limit = MemoryLimits {
+            address_space_left_byte: Some(900 << 20),
+            ..none
+        };
+        assert!(check_fits(64, DType::F32, 1 << 20, 0, None, as_limit).is_ok());
+        let e = check_fits(
+            64,
+            DType::F32,
+            1 << 20,
+            2 * FAER_GEMM_WORKSPACE_BYTE,
+            None,
+            as_limit,
+        )
+        .unwrap_err();
+        assert_eq!(e.exit_code(), 4);
+        assert!(
+            e.to_string().contains("ulimit -v") && e.to_string().contains("--threads"),
+            "{e}"
+        );
+    }
 
     fn naive_aat(a: &[f64], n: usize) -> Vec<f64> {
         let mut c = vec![0.0; n * n];
