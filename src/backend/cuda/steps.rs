@@ -1,0 +1,157 @@
+//! The run's device steps over A and C (fill, multiply and reduce, verify, download), each a
+//! [`Map`] written once, generic over the storage type.
+//!
+//! They live apart from the [`Backend`](crate::backend::Backend) impl so that `mod.rs` reads
+//! as the sequence of events and copies around each step, while what a step launches is here.
+//! Each holds references to the GPU's handles and to the run's f64 work buffers, borrowed
+//! beside the A and C that [`Map::map`] hands it.
+
+use super::context::Gpu;
+use super::kernels::TypedKernels;
+use super::launch::{self, SampleRows};
+use super::storage::{Element, Map};
+use super::{blas, driver, gemm};
+use crate::backend::{HostMatrix, MatOp};
+use crate::error::Error;
+use crate::model::dtype::DType;
+use crate::verify::MAX_SAMPLE_ROWS;
+use cudarc::driver::{CudaFunction, CudaSlice, CudaStream};
+use std::sync::Arc;
+
+/// Philox fill of A.
+pub(super) struct Fill<'a> {
+    pub(super) stream: &'a Arc<CudaStream>,
+    pub(super) philox: &'a CudaFunction,
+    pub(super) len: u64,
+    pub(super) seed: u64,
+    pub(super) sms: u32,
+}
+
+impl Map for Fill<'_> {
+    type Out = ();
+    fn f<T: Element>(self, a: &mut CudaSlice<T>, _: &mut CudaSlice<T>) -> Result<(), Error> {
+        let per_thread = T::PHILOX_PER_THREAD;
+        let (stream, f) = (self.stream, self.philox);
+        launch::launch_generate(stream, f, a, self.len, self.seed, per_thread, self.sms)
+    }
+}
+
+/// C = A·Aᵀ (GEMM or SYRK), event 1 recorded, then s = Σ C into `sum`.
+pub(super) struct Multiply<'a> {
+    pub(super) gpu: &'a Gpu,
+    pub(super) typed: &'a TypedKernels,
+    pub(super) st: Step<'a>,
+    pub(super) p: gemm::GemmParams,
+}
+
+/// The run's shape and the f64 work buffers of the reduction.
+pub(super) struct Step<'a> {
+    pub(super) n: usize,
+    pub(super) dtype: DType,
+    pub(super) op: MatOp,
+    pub(super) reduce_blocks: u32,
+    pub(super) partial: &'a mut CudaSlice<f64>,
+    pub(super) sum: &'a mut CudaSlice<f64>,
+}
+
+impl Map for Multiply<'_> {
+    type Out = ();
+    fn f<T: Element>(self, a: &mut CudaSlice<T>, c: &mut CudaSlice<T>) -> Result<(), Error> {
+        let (g, st) = (self.gpu, self.st);
+        let finish = &g.kernels.sum_finish;
+        if st.op == MatOp::Syrk {
+            blas::run_syrk(&g.blas, &g.stream, st.n, a, c)?;
+            g.record(1)?;
+            let upper = T::sum_upper(&g.kernels)?;
+            let n32 = st.n as u32;
+            launch::launch_reduce_upper(&g.stream, finish, upper, c, n32, st.partial, st.sum)
+        } else {
+            blas::run_gemm(&g.blas, &g.stream, st.dtype, &self.p, a, c)?;
+            g.record(1)?;
+            let len = (st.n * st.n) as u64;
+            let (partial_fn, blocks) = (&self.typed.sum_partial, st.reduce_blocks);
+            launch::launch_reduce(
+                &g.stream, finish, partial_fn, c, len, blocks, st.partial, st.sum,
+            )
+        }
+    }
+}
+
+/// The column sums of A and the sampled-row check of C, into `checks`.
+pub(super) struct Verify<'a> {
+    pub(super) stream: &'a Arc<CudaStream>,
+    pub(super) fns: (&'a CudaFunction, &'a CudaFunction, &'a CudaFunction),
+    pub(super) n: u32,
+    pub(super) chunks: (u32, u32),
+    pub(super) col_partial: &'a mut CudaSlice<f64>,
+    pub(super) sample: SampleRows,
+    pub(super) nrows: u32,
+    pub(super) upper: u32,
+    pub(super) checks: &'a mut CudaSlice<f64>,
+}
+
+impl Map for Verify<'_> {
+    type Out = ();
+    fn f<T: Element>(self, a: &mut CudaSlice<T>, c: &mut CudaSlice<T>) -> Result<(), Error> {
+        let v = self;
+        launch::launch_verify(
+            v.stream,
+            v.fns,
+            a,
+            c,
+            v.n,
+            v.chunks,
+            v.col_partial,
+            v.sample,
+            v.nrows,
+            v.upper,
+            v.checks,
+        )
+    }
+}
+
+/// A copied to the host.
+pub(super) struct Download<'a>(pub(super) &'a Arc<CudaStream>);
+
+impl Map for Download<'_> {
+    type Out = HostMatrix;
+    fn f<T: Element>(
+        self,
+        a: &mut CudaSlice<T>,
+        _: &mut CudaSlice<T>,
+    ) -> Result<HostMatrix, Error> {
+        let host = self.0.clone_dtoh(a).map_err(driver("copying A"))?;
+        Ok(T::host(host))
+    }
+}
+
+/// The rows to check: those below n, at most MAX_SAMPLE_ROWS, and their kernel argument.
+pub(super) fn sample_rows(rows: &[usize], n: usize) -> (Vec<usize>, SampleRows) {
+    let rows: Vec<usize> = rows
+        .iter()
+        .copied()
+        .filter(|&r| r < n)
+        .take(MAX_SAMPLE_ROWS)
+        .collect();
+    let mut sample = SampleRows::default();
+    for (slot, &r) in sample.0.iter_mut().zip(&rows) {
+        *slot = r as u32;
+    }
+    (rows, sample)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sample_rows_drop_rows_past_n_and_keep_at_most_the_maximum() {
+        let (rows, sample) = sample_rows(&[0, 5, 100, 2], 10);
+        assert_eq!(rows, vec![0, 5, 2]);
+        assert_eq!(&sample.0[..3], &[0, 5, 2]);
+        assert!(sample.0[3..].iter().all(|&r| r == 0));
+        let many: Vec<usize> = (0..MAX_SAMPLE_ROWS + 3).collect();
+        let (rows, _) = sample_rows(&many, usize::MAX);
+        assert_eq!(rows.len(), MAX_SAMPLE_ROWS);
+    }
+}
