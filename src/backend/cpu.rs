@@ -67,7 +67,10 @@ fn check_fits(
         ));
     }
     if let Some(free) = limits.address_space_left_byte
-        && need.saturating_add(workspace).saturating_add(ADDRESS_SPACE_MARGIN_BYTE) > free
+        && need
+            .saturating_add(workspace)
+            .saturating_add(ADDRESS_SPACE_MARGIN_BYTE)
+            > free
     {
         return refuse(format!(
             "{what}{}; the address-space limit (ulimit -v) leaves {}: raise it, lower --threads, or use --cpu-engine matrixmultiply",

@@ -8,7 +8,8 @@
 //! clock) it offers through the trait too, so the run loop never asks which backend it has.
 
 pub mod cpu;
-#[allow(unsafe_code)] // the FFI edge: CUDA driver, cuBLAS and NVRTC calls
+// The FFI edge: driver, cuBLAS and NVRTC calls (its pure files deny `unsafe` again).
+#[allow(unsafe_code)]
 pub mod cuda;
 #[cfg(test)]
 pub mod fake;

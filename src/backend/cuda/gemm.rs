@@ -6,6 +6,8 @@
 //! buffer and `lda = ldb = ldc = n`. C is symmetric, so reading it back row-major changes
 //! nothing.
 
+#![deny(unsafe_code)]
+
 use crate::error::Error;
 
 /// A cuBLAS operand operation.

@@ -23,12 +23,11 @@ mod storage;
 
 pub use context::{GpuInfo, list_gpus};
 
-use crate::backend::{
-    Backend, BackendKind, HostMatrix, Iteration, MatOp, format_byte, matrices_byte,
-};
+use crate::backend::{Backend, HostMatrix, Iteration, format_byte, matrices_byte};
 use crate::error::Error;
 use crate::model::Second;
 use crate::model::dtype::DType;
+use crate::model::vocab::{BackendKind, MatOp};
 use crate::record::DeviceRecord;
 use crate::verify::{VerificationData, flat_len};
 use context::Gpu;
@@ -286,6 +285,13 @@ impl Backend for CudaBackend {
         let m = Download(&g.stream).map(&mut st.bufs)?;
         g.sync()?;
         Ok(m)
+    }
+
+    fn start_telemetry(&self) -> Option<Result<crate::telemetry::Sampler, String>> {
+        Some(match &self.device.uuid {
+            Some(uuid) => crate::telemetry::start(uuid),
+            None => Err("the driver gave no UUID for this GPU, so NVML cannot find it".into()),
+        })
     }
 
     fn startup_steps(&self) -> Vec<(String, Second)> {

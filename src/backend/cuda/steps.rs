@@ -6,15 +6,17 @@
 //! Each holds references to the GPU's handles and to the run's f64 work buffers, borrowed
 //! beside the A and C that [`Map::map`] hands it.
 
+#![deny(unsafe_code)]
+
 use super::context::Gpu;
 use super::kernels::TypedKernels;
 use super::launch::{self, SampleRows};
 use super::storage::{Element, Map};
 use super::{blas, driver, gemm};
-use crate::backend::{HostMatrix, MatOp};
+use crate::backend::HostMatrix;
 use crate::error::Error;
 use crate::model::dtype::DType;
-use crate::verify::MAX_SAMPLE_ROWS;
+use crate::model::vocab::MatOp;
 use cudarc::driver::{CudaFunction, CudaSlice, CudaStream};
 use std::sync::Arc;
 
@@ -127,12 +129,7 @@ impl Map for Download<'_> {
 
 /// The rows to check: those below n, at most MAX_SAMPLE_ROWS, and their kernel argument.
 pub(super) fn sample_rows(rows: &[usize], n: usize) -> (Vec<usize>, SampleRows) {
-    let rows: Vec<usize> = rows
-        .iter()
-        .copied()
-        .filter(|&r| r < n)
-        .take(MAX_SAMPLE_ROWS)
-        .collect();
+    let rows = crate::verify::usable_rows(rows, n);
     let mut sample = SampleRows::default();
     for (slot, &r) in sample.0.iter_mut().zip(&rows) {
         *slot = r as u32;
@@ -143,6 +140,7 @@ pub(super) fn sample_rows(rows: &[usize], n: usize) -> (Vec<usize>, SampleRows) 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::verify::MAX_SAMPLE_ROWS;
 
     #[test]
     fn sample_rows_drop_rows_past_n_and_keep_at_most_the_maximum() {

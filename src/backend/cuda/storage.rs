@@ -7,6 +7,8 @@
 //! supertrait, so adding a storage type means one enum variant and one trait impl, not a new
 //! arm at every call site.
 
+#![deny(unsafe_code)]
+
 use super::blas::BlasElement;
 use super::driver;
 use super::kernels::Kernels;
