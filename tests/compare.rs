@@ -1,128 +1,97 @@
-//! `matbench compare` on real runs of the binary, and on every kind of bad input.
+//! `matbench compare` on records whose timings the tests choose, and on every kind of bad input.
 //!
-//! The runs are made once per test process ([`fixtures`]) and interleaved (all threads, one
-//! thread, one thread again, three rounds), so that a machine that gets busier or quieter
-//! during the tests affects every side alike. Every test waits for them, so no other test of
-//! this file spawns processes while they are timed.
+//! The records are real ones (one small run of the binary per test process, [`real`]) with
+//! their matmul samples replaced through [`common::record_with_samples`]: a baseline centred on
+//! 1.0 ms with ±0.2% spread, a candidate twice as slow, one 0.1% slower (the same, within any
+//! threshold above 0.2%), and one with ±30% spread (unclear). So every verdict below is the
+//! one the samples call for, however fast or busy the machine running the tests is, and the
+//! same files always give the same report.
 
 mod common;
 
-use assert_cmd::Command;
+use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-/// Matrix size of the timed runs. On the 2-core development machine faer gains nothing from
-/// the second core up to n = 512; at 768 two threads are about 1.7 times faster but their
-/// repetitions jump between one-core and two-core speed whenever other work takes a core; at
-/// 1024 the gain is about 1.8 and steadier, and a debug build still runs one in under 0.5 s.
-const N: &str = "1024";
+/// Matrix size of the runs compared.
+const N: u64 = 64;
+/// Matrix size of the one run nothing else matches.
+const OTHER_N: u64 = 32;
+/// Runs per side, and samples per run.
+const RUNS: usize = 3;
+const REPS: usize = 10;
 
-fn matbench() -> Command {
-    let mut cmd = Command::cargo_bin("matbench").expect("the matbench binary is built for tests");
-    cmd.env_remove("RUST_BACKTRACE")
-        .env_remove("MATBENCH_RESULTS_DIR");
-    cmd
-}
-
-struct Fixtures {
-    /// Where the runs are: `target/tmp/compare-fixtures-*`. A static is never dropped, so the
-    /// directory outlives the process; the next run of this file removes stale ones.
-    _dir: PathBuf,
-    /// Runs with every logical CPU (the default).
-    all_threads: PathBuf,
-    /// Runs with `--threads 1`.
-    one_thread: PathBuf,
-    /// More runs with `--threads 1`, the same configuration as `one_thread`.
-    one_thread_again: PathBuf,
-    /// One small run of another n (nothing in the other directories matches it).
-    other_n: PathBuf,
-}
-
-fn record_run(dir: &Path, extra: &[&str]) {
-    let out = matbench()
-        .args(["cpu", N, "--seed", "1", "--reps", "10", "--warmup", "1"])
-        .args(extra)
-        .arg("--results-dir")
-        .arg(dir)
-        .args(["--format", "json"])
-        .output()
-        .expect("matbench runs");
-    assert!(
-        out.status.success(),
-        "{extra:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-/// Removes fixture directories of earlier test processes (older than ten minutes, so that a
-/// test process running at the same time keeps its own).
-fn remove_stale_fixtures(tmp: &Path) {
-    let Ok(entries) = std::fs::read_dir(tmp) else {
-        return;
-    };
-    for entry in entries.flatten() {
-        let stale = entry
-            .metadata()
-            .and_then(|m| m.modified())
-            .ok()
-            .and_then(|t| t.elapsed().ok())
-            .is_some_and(|age| age.as_secs() > 600);
-        if stale
-            && entry
-                .file_name()
-                .to_string_lossy()
-                .starts_with("compare-fixtures-")
-        {
-            let _ = std::fs::remove_dir_all(entry.path());
-        }
-    }
-}
-
-fn fixtures() -> &'static Fixtures {
-    static FIXTURES: OnceLock<Fixtures> = OnceLock::new();
-    FIXTURES.get_or_init(|| {
-        // CARGO_TARGET_TMPDIR is baked in at build time; where the test executable runs on
-        // another machine (the GPU machine) it may not exist, so fall back to the OS's.
-        let target_tmp = Path::new(env!("CARGO_TARGET_TMPDIR"));
-        let tmp_buf = if std::fs::create_dir_all(target_tmp).is_ok() {
-            target_tmp.to_path_buf()
-        } else {
-            std::env::temp_dir()
-        };
-        let tmp = tmp_buf.as_path();
-        remove_stale_fixtures(tmp);
-        let dir = tempfile::Builder::new()
-            .prefix("compare-fixtures-")
-            .tempdir_in(tmp)
-            .expect("a temporary directory")
-            .keep();
-        let f = Fixtures {
-            all_threads: dir.join("all-threads"),
-            one_thread: dir.join("one-thread"),
-            one_thread_again: dir.join("one-thread-again"),
-            other_n: dir.join("other-n"),
-            _dir: dir,
-        };
-        for _ in 0..3 {
-            record_run(&f.all_threads, &[]);
-            record_run(&f.one_thread, &["--threads", "1"]);
-            record_run(&f.one_thread_again, &["--threads", "1"]);
-        }
-        let out = matbench()
-            .args(["cpu", "64", "--reps", "3", "--results-dir"])
-            .arg(&f.other_n)
-            .output()
-            .expect("matbench runs");
-        assert!(out.status.success());
-        f
+/// Real records as `matbench cpu` writes them: n = [`N`] with [`REPS`] repetitions, and
+/// n = [`OTHER_N`] with 3 (made once per test process; their timings are never used).
+fn real() -> &'static (Value, Value) {
+    static REAL: OnceLock<(Value, Value)> = OnceLock::new();
+    REAL.get_or_init(|| {
+        let reps = REPS.to_string();
+        let (main, _) = common::json_run_in_temp(&["cpu", &N.to_string(), "--reps", &reps]);
+        let (other, _) = common::json_run_in_temp(&["cpu", &OTHER_N.to_string(), "--reps", "3"]);
+        (main, other)
     })
 }
 
-/// The only file in `dir`'s first `*.json`, for tests that need one record.
+/// `real` run with `threads` CPU threads (what `compare` notes as a differing setup).
+fn with_threads(real: &Value, threads: u64) -> Value {
+    let mut v = real.clone();
+    v["config"]["threads"] = threads.into();
+    v["device"]["threads"] = threads.into();
+    v
+}
+
+struct Fixtures {
+    _dir: tempfile::TempDir,
+    /// [`RUNS`] runs centred on 1.0 ms, ±0.2%, 2 threads.
+    baseline: PathBuf,
+    /// [`RUNS`] runs centred on 2.0 ms, ±0.2%, 1 thread: twice as slow.
+    slower: PathBuf,
+    /// [`RUNS`] runs centred on 1.001 ms, ±0.2%, 2 threads: the same within 5%.
+    same: PathBuf,
+    /// [`RUNS`] runs centred on 1.0 ms, ±30%, 2 threads: too noisy to tell.
+    noisy: PathBuf,
+    /// One run of n = [`OTHER_N`], 3 samples (nothing in the other directories matches it).
+    other_n: PathBuf,
+}
+
+/// Writes [`RUNS`] records of `real` into `dir`, run `i` centred on `centre_s` shifted by
+/// a hair per run (as real runs differ a little).
+fn write_runs(dir: &Path, real: &Value, centre_s: f64, spread: f64) {
+    for run in 0..RUNS {
+        let centre = centre_s * (1.0 + 0.0005 * (run as f64 - 1.0));
+        let samples = common::samples_around(centre, spread, REPS);
+        let record = common::record_with_samples(real, &samples);
+        common::write_record(dir, &format!("run-{run}.json"), &record);
+    }
+}
+
+/// A fresh set of fixture directories for one test.
+fn fixtures() -> Fixtures {
+    let (main, other) = real();
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let f = Fixtures {
+        baseline: dir.path().join("baseline"),
+        slower: dir.path().join("slower"),
+        same: dir.path().join("same"),
+        noisy: dir.path().join("noisy"),
+        other_n: dir.path().join("other-n"),
+        _dir: dir,
+    };
+    let two = with_threads(main, 2);
+    write_runs(&f.baseline, &two, 1.0e-3, 0.002);
+    write_runs(&f.slower, &with_threads(main, 1), 2.0e-3, 0.002);
+    write_runs(&f.same, &two, 1.001e-3, 0.002);
+    write_runs(&f.noisy, &two, 1.0e-3, 0.3);
+    let other = common::record_with_samples(other, &common::samples_around(0.5e-3, 0.002, 3));
+    common::write_record(&f.other_n, "other.json", &other);
+    f
+}
+
+/// `dir`'s first `*.json`, for tests that need one record.
 fn first_record(dir: &Path) -> PathBuf {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
-        .expect("the fixture directory exists")
-        .map(|e| e.expect("a directory entry").path())
+    let mut files: Vec<PathBuf> = common::files_in(dir)
+        .into_iter()
         .filter(|p| p.extension().is_some_and(|x| x == "json"))
         .collect();
     files.sort();
@@ -136,7 +105,7 @@ struct Outcome {
 }
 
 fn compare(baseline: &Path, candidate: &Path, extra: &[&str]) -> Outcome {
-    let out = matbench()
+    let out = common::matbench_bare()
         .arg("compare")
         .arg(baseline)
         .arg(candidate)
@@ -150,58 +119,40 @@ fn compare(baseline: &Path, candidate: &Path, extra: &[&str]) -> Outcome {
     }
 }
 
-fn json(o: &Outcome) -> serde_json::Value {
+fn json(o: &Outcome) -> Value {
     serde_json::from_str(&o.stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {}", o.stdout))
 }
 
-/// Pooled median matmul time of the records in `dir`, read without `compare`'s code.
-fn pooled_median_s(dir: &Path) -> f64 {
-    let records = matbench::record::read::read_all(&[dir.to_path_buf()]).expect("records read");
-    let samples: Vec<f64> = records
-        .iter()
-        .flat_map(|(_, r)| r.matmul.samples_s.clone())
-        .collect();
-    matbench::model::stats::Summary::from_samples(&samples)
-        .expect("the fixtures have samples")
-        .median_s
-}
-
-/// Whether the premise of the one-thread-against-all-threads tests held while the fixtures
-/// ran: a second core, and one thread at least 1.3 times slower than all of them by plain
-/// medians. On a machine busy with other work (another build, another test suite) two threads
-/// can be slower than one, and a verdict of "faster" or "slower" would then be wrong for
-/// reasons that have nothing to do with `compare`; the test says so and skips.
-fn threads_made_a_difference(test: &str) -> bool {
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    if cores < 2 {
-        common::skip(
-            test,
-            "one logical CPU: every thread count runs at the same speed",
-        );
-        return false;
-    }
+#[test]
+fn the_fixtures_are_what_the_tests_say() {
     let f = fixtures();
-    let ratio = pooled_median_s(&f.one_thread) / pooled_median_s(&f.all_threads);
-    if ratio < 1.3 {
-        common::skip(
-            test,
-            &format!(
-                "the machine was busy: one thread took {ratio:.2} times as long as all {cores}, \
-                 not the 1.3 or more an idle machine gives"
-            ),
+    for (dir, median_ms) in [
+        (&f.baseline, 1.0),
+        (&f.slower, 2.0),
+        (&f.same, 1.001),
+        (&f.noisy, 1.0),
+    ] {
+        let records = matbench::record::read::read_all(std::slice::from_ref(dir))
+            .expect("the fixtures read back");
+        assert_eq!(records.len(), RUNS);
+        let samples: Vec<f64> = records
+            .iter()
+            .flat_map(|(_, r)| r.matmul.samples_s.clone())
+            .collect();
+        let s = matbench::model::stats::Summary::from_samples(&samples).unwrap();
+        assert!(
+            (s.median_s * 1e3 / median_ms - 1.0).abs() < 1e-3,
+            "{}: {}",
+            dir.display(),
+            s.median_s
         );
-        return false;
     }
-    true
 }
 
 #[test]
-fn one_thread_against_all_threads_is_slower_and_exits_1() {
+fn a_candidate_twice_as_slow_is_slower_and_exits_1() {
     let f = fixtures();
-    if !threads_made_a_difference("one_thread_against_all_threads_is_slower_and_exits_1") {
-        return;
-    }
-    let o = compare(&f.all_threads, &f.one_thread, &[]);
+    let o = compare(&f.baseline, &f.slower, &[]);
     assert_eq!(o.code, Some(1), "{}{}", o.stdout, o.stderr);
     assert!(o.stderr.is_empty(), "{}", o.stderr);
     assert!(o.stdout.starts_with("matbench compare:"), "{}", o.stdout);
@@ -212,6 +163,7 @@ fn one_thread_against_all_threads_is_slower_and_exits_1() {
         "runs and samples: {}",
         o.stdout
     );
+    assert!(o.stdout.contains("+100.0%"), "{}", o.stdout);
     assert!(o.stdout.contains("GFLOP/s"), "{}", o.stdout);
     assert!(
         o.stdout.contains("1 thread"),
@@ -221,71 +173,68 @@ fn one_thread_against_all_threads_is_slower_and_exits_1() {
 }
 
 #[test]
-fn all_threads_against_one_thread_is_faster_and_exits_0() {
+fn a_candidate_twice_as_fast_is_faster_and_exits_0() {
     let f = fixtures();
-    if !threads_made_a_difference("all_threads_against_one_thread_is_faster_and_exits_0") {
-        return;
-    }
-    let o = compare(&f.one_thread, &f.all_threads, &["--format", "json"]);
+    let o = compare(&f.slower, &f.baseline, &["--format", "json"]);
     assert_eq!(o.code, Some(0), "{}{}", o.stdout, o.stderr);
     let v = json(&o);
     let c = &v["comparisons"][0];
     assert_eq!(c["verdict"], "faster", "{c}");
-    assert!(c["change_percent"].as_f64().unwrap() < -5.0, "{c}");
+    let change = c["change_percent"].as_f64().unwrap();
+    assert!((change + 50.0).abs() < 1e-6, "{c}");
     assert!(c["ratio_high"].as_f64().unwrap() < 0.95, "{c}");
+    assert_eq!(v["counts"]["faster"], 1);
     assert_eq!(v["exit_code"], 0);
 }
 
 #[test]
-fn the_same_configuration_twice_is_not_a_regression() {
+fn the_same_speed_twice_is_same_and_the_report_is_deterministic() {
     let f = fixtures();
-    // On a machine busy with other work the two sets of runs can truly differ in speed, and
-    // "slower" would then be the right verdict: the premise is checked the same way as below.
-    if !threads_made_a_difference("the_same_configuration_twice_is_not_a_regression") {
-        return;
-    }
-    let o = compare(&f.one_thread, &f.one_thread_again, &["--format", "json"]);
-    // Two sets of runs of one configuration differ only by noise, so the verdict must not be
-    // "slower" or "faster". Both "same" and "unclear" are right answers: "same" needs the whole
-    // 95% interval inside ±5%, and with 3 runs of 10 repetitions on a shared machine, one run
-    // disturbed by other work can widen the interval past 5% without anything having changed.
-    // "unclear" says exactly that, and does not fail the job unless --fail-on-unclear.
+    let o = compare(&f.baseline, &f.same, &["--format", "json"]);
     assert_eq!(o.code, Some(0), "{}{}", o.stdout, o.stderr);
     let v = json(&o);
-    let verdict = v["comparisons"][0]["verdict"].as_str().unwrap_or_default();
-    assert!(
-        verdict == "same" || verdict == "unclear",
-        "{verdict}: {}",
-        o.stdout
-    );
+    let c = &v["comparisons"][0];
+    assert_eq!(c["verdict"], "same", "{c}");
+    assert!(c["ratio_low"].as_f64().unwrap() >= 0.95, "{c}");
+    assert!(c["ratio_high"].as_f64().unwrap() <= 1.05, "{c}");
+    assert_eq!(v["counts"]["same"], 1);
     assert_eq!(v["counts"]["slower"], 0);
-    // Deterministic: the same files give the same report, byte for byte.
-    let again = compare(&f.one_thread, &f.one_thread_again, &["--format", "json"]);
-    assert_eq!(o.stdout, again.stdout);
+    assert_eq!(v["exit_code"], 0);
+    // No setup differs, so nothing is noted.
+    assert_eq!(c["notes"], serde_json::json!([]), "{c}");
+    // Deterministic: the same files give the same report, byte for byte, in every format.
+    for format in ["json", "text", "markdown"] {
+        let a = compare(&f.baseline, &f.same, &["--format", format]);
+        let b = compare(&f.baseline, &f.same, &["--format", format]);
+        assert_eq!(a.stdout, b.stdout, "{format}");
+        assert_eq!(a.code, Some(0), "{format}");
+    }
 }
 
 #[test]
 fn fail_on_unclear_fails_exactly_when_a_verdict_is_unclear() {
     let f = fixtures();
-    let o = compare(&f.one_thread, &f.one_thread_again, &["--format", "json"]);
-    let counts = &json(&o)["counts"];
-    let unclear = counts["unclear"].as_u64().unwrap_or(0) > 0;
-    let slower = counts["slower"].as_u64().unwrap_or(0) > 0;
+    // Noisy samples: the interval spans both 0.95 and 1.05, so "unclear", which passes...
+    let o = compare(&f.baseline, &f.noisy, &["--format", "json"]);
+    assert_eq!(o.code, Some(0), "{}{}", o.stdout, o.stderr);
+    let v = json(&o);
+    assert_eq!(v["comparisons"][0]["verdict"], "unclear", "{v}");
+    assert_eq!(v["counts"]["unclear"], 1);
+    // ...unless --fail-on-unclear.
     let strict = compare(
-        &f.one_thread,
-        &f.one_thread_again,
+        &f.baseline,
+        &f.noisy,
         &["--format", "json", "--fail-on-unclear"],
     );
-    // Exit 1 exactly when something is unclear or slower (slower only on a busy machine).
-    assert_eq!(
-        strict.code,
-        Some(if unclear || slower { 1 } else { 0 }),
-        "{}",
-        strict.stdout
-    );
+    assert_eq!(strict.code, Some(1), "{}", strict.stdout);
+    assert_eq!(json(&strict)["exit_code"], 1);
+    assert_eq!(json(&strict)["fail_on_unclear"], true);
+    // A clear "same" does not fail with --fail-on-unclear.
+    let same = compare(&f.baseline, &f.same, &["--fail-on-unclear"]);
+    assert_eq!(same.code, Some(0), "{}", same.stdout);
     // A record against itself with a threshold of 0: the bootstrap interval still has a width
     // around 1, and with no room for "same" that is "unclear", which now fails.
-    let record = first_record(&f.one_thread);
+    let record = first_record(&f.baseline);
     let zero = compare(
         &record,
         &record,
@@ -300,10 +249,7 @@ fn fail_on_unclear_fails_exactly_when_a_verdict_is_unclear() {
 #[test]
 fn markdown_and_json_carry_the_verdict() {
     let f = fixtures();
-    if !threads_made_a_difference("markdown_and_json_carry_the_verdict") {
-        return;
-    }
-    let md = compare(&f.all_threads, &f.one_thread, &["--format", "markdown"]);
+    let md = compare(&f.baseline, &f.slower, &["--format", "markdown"]);
     assert_eq!(md.code, Some(1), "{}{}", md.stdout, md.stderr);
     let first = md.stdout.lines().next().unwrap_or_default();
     assert!(
@@ -318,7 +264,7 @@ fn markdown_and_json_carry_the_verdict() {
     assert!(md.stdout.contains("🔴 slower"), "{}", md.stdout);
     assert!(md.stdout.contains("bootstrap"), "the rule is in the footer");
 
-    let js = compare(&f.all_threads, &f.one_thread, &["--format", "json"]);
+    let js = compare(&f.baseline, &f.slower, &["--format", "json"]);
     assert_eq!(js.code, Some(1));
     let v = json(&js);
     assert_eq!(v["comparisons"][0]["verdict"], "slower");
@@ -327,34 +273,46 @@ fn markdown_and_json_carry_the_verdict() {
     assert_eq!(v["threshold_percent"], 5.0);
     let c = &v["comparisons"][0];
     assert_eq!(c["backend"], "cpu");
-    assert_eq!(c["n"], 1024);
-    assert_eq!(c["baseline"]["runs"], 3);
-    assert_eq!(c["candidate"]["samples"], 30);
+    assert_eq!(c["op"], "gemm");
+    assert_eq!(c["n"], N);
+    assert_eq!(c["baseline"]["runs"], RUNS);
+    assert_eq!(c["candidate"]["samples"], RUNS * REPS);
     assert!(c["ratio_low"].as_f64().unwrap() > 1.05, "{c}");
-    assert!(c["candidate"]["tflop_per_s"].as_f64().unwrap() > 0.0);
+    let rate = |side: &str| c[side]["tflop_per_s"].as_f64().unwrap();
+    // 2·64³ FLOP in 1 ms and in 2 ms.
+    let flop = 2.0 * (N as f64).powi(3);
+    assert!(
+        (rate("baseline") / (flop / 1.0e-3 / 1e12) - 1.0).abs() < 1e-3,
+        "{c}"
+    );
+    assert!(
+        (rate("candidate") / (flop / 2.0e-3 / 1e12) - 1.0).abs() < 1e-3,
+        "{c}"
+    );
 }
 
 #[test]
 fn runs_on_one_side_only_are_listed() {
     let f = fixtures();
     let dir = tempfile::tempdir().unwrap();
-    for src in [first_record(&f.one_thread), first_record(&f.other_n)] {
+    for src in [first_record(&f.baseline), first_record(&f.other_n)] {
         std::fs::copy(&src, dir.path().join(src.file_name().unwrap())).unwrap();
     }
-    let o = compare(dir.path(), &f.one_thread_again, &[]);
+    let o = compare(dir.path(), &f.same, &[]);
     assert_eq!(o.code, Some(0), "{}{}", o.stdout, o.stderr);
     assert!(o.stdout.contains("only in baseline"), "{}", o.stdout);
     assert!(
-        o.stdout.contains("f32 n=64  (1 run, 3 samples"),
+        o.stdout
+            .contains(&format!("f32 n={OTHER_N}  (1 run, 3 samples")),
         "{}",
         o.stdout
     );
-    let o = compare(&f.one_thread_again, dir.path(), &["--format", "json"]);
+    let o = compare(&f.same, dir.path(), &["--format", "json"]);
     let v = json(&o);
     assert_eq!(v["counts"]["only_in_candidate"], 1);
-    assert_eq!(v["only_in_candidate"][0]["n"], 64);
+    assert_eq!(v["only_in_candidate"][0]["n"], OTHER_N);
     assert_eq!(v["only_in_candidate"][0]["runs"]["samples"], 3);
-    let md = compare(dir.path(), &f.one_thread_again, &["--format", "markdown"]);
+    let md = compare(dir.path(), &f.same, &["--format", "markdown"]);
     assert!(md.stdout.contains("**Only in baseline:**"), "{}", md.stdout);
 }
 
@@ -362,7 +320,7 @@ fn runs_on_one_side_only_are_listed() {
 #[test]
 fn bad_input_exits_2_with_one_line() {
     let f = fixtures();
-    let good = first_record(&f.one_thread);
+    let good = first_record(&f.baseline);
     let text = std::fs::read_to_string(&good).unwrap();
     let tmp = tempfile::tempdir().unwrap();
     let file = |name: &str, contents: &str| -> PathBuf {
@@ -438,7 +396,7 @@ fn bad_input_exits_2_with_one_line() {
         ),
         (
             "nothing to match",
-            f.one_thread.clone(),
+            f.baseline.clone(),
             f.other_n.clone(),
             vec![],
             "nothing to compare",

@@ -1,36 +1,38 @@
-//! `matbench export` on real runs: both formats parse, name every benchmark once, and carry
-//! the pooled statistics in the units their dashboards expect.
+//! `matbench export` on real records with timings chosen by the test: both formats parse, name
+//! every benchmark once, and carry the pooled statistics in the units their dashboards expect.
 
-use assert_cmd::Command;
+mod common;
+
 use serde_json::Value;
 use std::path::Path;
+use std::sync::OnceLock;
 
-fn matbench() -> Command {
-    let mut cmd = Command::cargo_bin("matbench").expect("the matbench binary is built for tests");
-    cmd.env_remove("RUST_BACKTRACE")
-        .env_remove("MATBENCH_RESULTS_DIR");
-    cmd
+/// Real records of n = 64 and n = 96, 4 repetitions each (made once per test process; their
+/// timings are replaced).
+fn real() -> &'static (Value, Value) {
+    static REAL: OnceLock<(Value, Value)> = OnceLock::new();
+    REAL.get_or_init(|| {
+        let run = |n: &str| common::json_run_in_temp(&["cpu", n, "--reps", "4", "--warmup", "1"]).0;
+        (run("64"), run("96"))
+    })
 }
 
-/// Two runs of n = 64 and one of n = 96 in `dir`; returns the CPU model the records name.
+/// Two runs of n = 64 (around 1.0 and 1.002 ms, ±0.2%) and one of n = 96 (around 3 ms) in
+/// `dir`, with timings chosen here; returns the CPU model the records name.
 fn record_runs(dir: &Path) -> String {
-    let mut device = String::new();
-    for n in ["64", "64", "96"] {
-        let out = matbench()
-            .args(["cpu", n, "--reps", "4", "--warmup", "1", "--format", "json"])
-            .arg("--results-dir")
-            .arg(dir)
-            .output()
-            .expect("matbench runs");
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let v: Value = serde_json::from_slice(&out.stdout).expect("the record is JSON");
-        device = v["device"]["name"].as_str().unwrap_or_default().to_string();
+    let (n64, n96) = real();
+    for (name, real, centre_s) in [
+        ("a-64.json", n64, 1.0e-3),
+        ("b-64.json", n64, 1.002e-3),
+        ("c-96.json", n96, 3.0e-3),
+    ] {
+        let samples = common::samples_around(centre_s, 0.002, 4);
+        common::write_record(dir, name, &common::record_with_samples(real, &samples));
     }
-    device
+    n64["device"]["name"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
 }
 
 /// Every matmul sample of the n = 64 records in `dir`.
@@ -44,7 +46,7 @@ fn samples_64(dir: &Path) -> Vec<f64> {
 }
 
 fn export(dir: &Path, to: &str) -> Value {
-    let out = matbench()
+    let out = common::matbench_bare()
         .arg("export")
         .arg(dir)
         .args(["--to", to])
@@ -76,6 +78,10 @@ fn github_action_benchmark_lists_each_benchmark_once_in_ms() {
     let summary = matbench::model::stats::Summary::from_samples(&samples_64(dir.path())).unwrap();
     let value = e["value"].as_f64().unwrap();
     assert!((value - summary.median_s * 1e3).abs() < 1e-9, "{value}");
+    assert!(
+        (value - 1.001).abs() < 0.002,
+        "the chosen timings, in ms: {value}"
+    );
     let range = e["range"].as_str().unwrap();
     assert!(range.starts_with("± ") && range.ends_with(" ms"), "{range}");
     let extra = e["extra"].as_str().unwrap();
@@ -104,6 +110,10 @@ fn bencher_has_latency_in_ns_and_throughput_in_flop_per_s() {
         .unwrap_or_else(|| panic!("{prefix} in {v:#}"));
     let summary = matbench::model::stats::Summary::from_samples(&samples_64(dir.path())).unwrap();
     let lat = &b["latency"];
+    assert!(
+        (summary.median_s - 1.001e-3).abs() < 2e-6,
+        "the chosen timings"
+    );
     assert!((lat["value"].as_f64().unwrap() - summary.median_s * 1e9).abs() < 1e-3);
     assert!((lat["lower_value"].as_f64().unwrap() - summary.min_s * 1e9).abs() < 1e-3);
     assert!((lat["upper_value"].as_f64().unwrap() - summary.max_s * 1e9).abs() < 1e-3);
@@ -135,7 +145,7 @@ fn export_of_bad_input_exits_2_with_one_line() {
         (empty, "no matbench records"),
     ] {
         for to in ["github-action-benchmark", "bencher"] {
-            let out = matbench()
+            let out = common::matbench_bare()
                 .arg("export")
                 .arg(&path)
                 .args(["--to", to])
@@ -148,6 +158,9 @@ fn export_of_bad_input_exits_2_with_one_line() {
             assert!(out.stdout.is_empty());
         }
     }
-    let out = matbench().args(["export", "x.json"]).output().unwrap();
+    let out = common::matbench_bare()
+        .args(["export", "x.json"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2), "--to is required");
 }

@@ -7,7 +7,8 @@
 //! `PROPTEST_CASES=10000 cargo test --release --test fuzz_records` searches longer (a tenth
 //! as many cases start the binary).
 
-use assert_cmd::Command;
+mod common;
+
 use matbench::commands::compare::{pool, render, verdict};
 use matbench::record::read;
 use proptest::prelude::*;
@@ -28,18 +29,9 @@ fn cases(default: u32, divisor: u32) -> u32 {
 fn real_record() -> &'static str {
     static RECORD: OnceLock<String> = OnceLock::new();
     RECORD.get_or_init(|| {
-        let out = Command::cargo_bin("matbench")
-            .expect("the matbench binary is built for tests")
-            .args(["cpu", "32", "--reps", "3", "--warmup", "0", "--seed", "5"])
-            .args(["--no-save", "--format", "json"])
-            .output()
-            .expect("matbench runs");
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).expect("the record is UTF-8")
+        let (record, _) =
+            common::json_run_in_temp(&["cpu", "32", "--reps", "3", "--warmup", "0", "--seed", "5"]);
+        serde_json::to_string_pretty(&record).expect("the record is JSON")
     })
 }
 
@@ -276,9 +268,7 @@ proptest! {
         std::fs::write(&good, real_record()).expect("written");
         std::fs::write(&fuzzed, &bytes).expect("written");
         let readable = read::read(&fuzzed).is_ok();
-        let out = Command::cargo_bin("matbench")
-            .expect("the matbench binary is built for tests")
-            .env_remove("RUST_BACKTRACE")
+        let out = common::matbench_bare()
             .arg("compare")
             .arg(&good)
             .arg(&fuzzed)
@@ -328,8 +318,7 @@ fn known_bad_files_exit_2_with_one_line() {
         let bad = dir.path().join(format!("{what}.json"));
         std::fs::write(&bad, &bytes).expect("written");
         for (a, b) in [(&good, &bad), (&bad, &good)] {
-            let out = Command::cargo_bin("matbench")
-                .expect("the matbench binary is built for tests")
+            let out = common::matbench_bare()
                 .arg("compare")
                 .arg(a)
                 .arg(b)

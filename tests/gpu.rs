@@ -4,7 +4,6 @@
 
 mod common;
 
-use assert_cmd::Command;
 use matbench::backend::cuda::CudaBackend;
 use matbench::backend::{Backend, HostMatrix, cpu::CpuBackend};
 use matbench::bench::RunContext;
@@ -136,9 +135,7 @@ fn gpu_and_cpu_agree_on_the_same_seed() {
 fn gpu_cli_run_records_a_verified_true_fp32_result() {
     require_gpu!("gpu_cli_run_records_a_verified_true_fp32_result");
     let dir = tempfile::tempdir().unwrap();
-    let out = Command::cargo_bin("matbench")
-        .unwrap()
-        .env("MATBENCH_RESULTS_DIR", dir.path())
+    let out = common::matbench(dir.path())
         .args(["gpu", "4096", "--format", "json", "--reps", "5"])
         .output()
         .unwrap();
@@ -165,12 +162,7 @@ fn gpu_bad_index_and_too_large_matrix_fail_cleanly() {
         (&["gpu", "64", "--gpu", "99"][..], 3, "does not exist"),
         (&["gpu", "300000"][..], 4, "is free"),
     ] {
-        let out = Command::cargo_bin("matbench")
-            .unwrap()
-            .env("MATBENCH_RESULTS_DIR", dir.path())
-            .args(args)
-            .output()
-            .unwrap();
+        let out = common::matbench(dir.path()).args(args).output().unwrap();
         let err = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(code), "{args:?}: {err}");
         assert_eq!(err.lines().count(), 1, "{err}");
@@ -230,8 +222,7 @@ fn gpu_tensor_core_dtypes_pass_verification() {
 #[test]
 fn gpu_cli_bf16_run_records_its_compute_type() {
     require_gpu!("gpu_cli_bf16_run_records_its_compute_type");
-    let out = Command::cargo_bin("matbench")
-        .unwrap()
+    let out = common::matbench_bare()
         .args([
             "gpu",
             "4096",
@@ -263,8 +254,7 @@ fn gpu_cli_bf16_run_records_its_compute_type() {
 #[test]
 fn gpu_runs_record_telemetry_or_say_why_not() {
     require_gpu!("gpu_runs_record_telemetry_or_say_why_not");
-    let out = Command::cargo_bin("matbench")
-        .unwrap()
+    let out = common::matbench_bare()
         .args([
             "gpu",
             "8192",
@@ -306,8 +296,7 @@ fn gpu_all_runs_every_gpu_at_the_same_time() {
         );
         return;
     }
-    let out = Command::cargo_bin("matbench")
-        .unwrap()
+    let out = common::matbench_bare()
         .args([
             "gpu",
             "8192",

@@ -1,18 +1,13 @@
 //! `matbench report` over several hosts' records, and the host-name override it relies on.
 
-use assert_cmd::Command;
+mod common;
+
+use common::matbench_bare as matbench;
 use predicates::prelude::*;
 use std::path::Path;
 
-fn matbench() -> Command {
-    let mut cmd = Command::cargo_bin("matbench").expect("the matbench binary is built for tests");
-    cmd.env_remove("MATBENCH_RESULTS_DIR")
-        .env_remove("MATBENCH_HOSTNAME");
-    cmd
-}
-
-/// One real run recorded as `host`, its throughput then set to `tflops` (so the test does not
-/// depend on how busy this machine is).
+/// One real run recorded as `host`, its samples then set so that its throughput is `tflops`
+/// (so the test does not depend on how fast or busy this machine is).
 fn node_record(dir: &Path, host: &str, tflops: f64) {
     let out = matbench()
         .env("MATBENCH_HOSTNAME", host)
@@ -30,23 +25,16 @@ fn node_record(dir: &Path, host: &str, tflops: f64) {
         .output()
         .unwrap();
     assert!(out.status.success());
-    let mut v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(
         v["host"]["hostname"], host,
         "MATBENCH_HOSTNAME names the host in the record"
     );
     // A consistent record at that rate: every sample, and so the median, gives it.
     let t = v["flop_per_matmul"].as_f64().unwrap() / (tflops * 1e12);
-    v["matmul_tflop_per_s"] = serde_json::json!(tflops);
-    v["matmul"] = serde_json::json!({
-        "median_s": t, "min_s": t, "max_s": t, "mean_s": t, "stddev_s": 0.0,
-        "samples_s": [t, t]
-    });
-    std::fs::write(
-        dir.join(format!("{host}.json")),
-        serde_json::to_vec_pretty(&v).unwrap(),
-    )
-    .unwrap();
+    let v = common::record_with_samples(&v, &[t, t]);
+    assert!((v["matmul_tflop_per_s"].as_f64().unwrap() / tflops - 1.0).abs() < 1e-12);
+    common::write_record(dir, &format!("{host}.json"), &v);
 }
 
 #[test]

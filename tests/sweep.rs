@@ -2,15 +2,9 @@
 
 mod common;
 
-use assert_cmd::Command;
+use common::matbench_bare as matbench;
 use predicates::prelude::*;
 use std::path::Path;
-
-fn matbench() -> Command {
-    let mut cmd = Command::cargo_bin("matbench").expect("the matbench binary is built for tests");
-    cmd.env_remove("MATBENCH_RESULTS_DIR");
-    cmd
-}
 
 fn json_files(dir: &Path) -> Vec<std::path::PathBuf> {
     std::fs::read_dir(dir)
