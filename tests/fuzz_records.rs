@@ -234,7 +234,7 @@ fn read_and_compare_in_process(dir: &Path, bytes: &[u8]) {
             let baseline = read::read_all(&[good]).expect("the real record reads");
             let candidate = vec![(path.clone(), record)];
             let (base, cand) = (pool::group(&baseline), pool::group(&candidate));
-            let r = verdict::build("b", "c", &base, &cand, 5.0, false);
+            let r = verdict::build("b", "c", &base, &cand, 5.0, false, vec![]);
             let _ = render::text(&r);
             let _ = render::markdown(&r);
             assert!(render::json(&r).is_ok());

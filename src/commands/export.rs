@@ -166,15 +166,24 @@ pub fn bencher(pools: &BTreeMap<SeriesKey, Pool>) -> Result<Vec<u8>, Error> {
 }
 
 /// Runs the subcommand: reads the results, prints the chosen format on stdout.
+/// A run that failed verification is left out (its timing is not a figure to publish), named
+/// on stderr, and the export exits 8; the runs that passed are still exported.
 pub fn run(args: &ExportArgs, out: &mut Stdout) -> Result<Exit, Error> {
     let records = read::read_all(&args.results).map_err(Error::one_line)?;
-    let pools = pool::group_by_setup(&records);
+    let split = read::Verified::split(records);
+    let pools = pool::group_by_setup(&split.passed);
     let bytes = match args.to {
         ExportTarget::GithubActionBenchmark => github_action_benchmark(&pools)?,
         ExportTarget::Bencher => bencher(&pools)?,
     };
     out.write(&bytes)?;
-    Ok(Exit::Success)
+    Ok(match split.failure("the export") {
+        Some(e) => {
+            crate::output::error(&e);
+            e.exit()
+        }
+        None => Exit::Success,
+    })
 }
 
 #[cfg(test)]
@@ -191,7 +200,6 @@ mod tests {
             samples_s: samples.to_vec(),
             hostname: host.into(),
             setup: "cuBLAS 13.1.0, driver 580.159.04".into(),
-            verified: true,
         };
         let key = |n| BenchKey {
             backend: BackendKind::Cuda,

@@ -198,15 +198,26 @@ pub fn write_charts(records: &[RunRecord], dir: &Path) -> Result<Vec<PathBuf>, E
 }
 
 /// Runs `matbench plot`.
+/// Runs that failed verification are not drawn; they are named on stderr and `plot` exits 8.
 pub fn run(args: &PlotArgs, out: &mut Stdout) -> Result<Exit, Error> {
-    let records: Vec<RunRecord> = crate::record::read::read_all(&args.results)
-        .map_err(Error::one_line)?
-        .into_iter()
-        .map(|(_, r)| r)
-        .collect();
+    let records = crate::record::read::read_all(&args.results).map_err(Error::one_line)?;
+    let split = crate::record::read::Verified::split(records);
+    let failure = split.failure("the charts");
+    if split.passed.is_empty()
+        && let Some(e) = failure
+    {
+        return Err(e);
+    }
+    let records: Vec<RunRecord> = split.passed.into_iter().map(|(_, r)| r).collect();
     let written = write_charts(&records, &args.out).map_err(|e| e.with_hint("pass --out DIR"))?;
     for path in written {
         out.line(&path.display().to_string())?;
     }
-    Ok(Exit::Success)
+    Ok(match failure {
+        Some(e) => {
+            crate::output::error(&e);
+            e.exit()
+        }
+        None => Exit::Success,
+    })
 }

@@ -55,6 +55,9 @@ pub struct FleetReport {
     pub benchmarks: Vec<Benchmark>,
     /// "host" or "host GPU i" of every outlier, once each.
     pub outliers: Vec<String>,
+    /// "host" or "host GPU i" (benchmark) of every run that failed verification: left out of
+    /// the figures, named here.
+    pub failed_verification: Vec<String>,
 }
 
 fn median(mut v: Vec<f64>) -> f64 {
@@ -68,8 +71,20 @@ fn machine_name(host: &str, gpu: Option<usize>) -> String {
     }
 }
 
-/// Builds the report; failed verifications are left out (their speed means nothing).
+/// Builds the report; failed verifications are left out of the figures (their speed means
+/// nothing) and named in `failed_verification`.
 pub fn build(records: &[RunRecord], margin: f64) -> FleetReport {
+    let failed_verification = records
+        .iter()
+        .filter(|r| !r.verification.passed)
+        .map(|r| {
+            format!(
+                "{} ({})",
+                machine_name(&r.host.hostname, r.config.gpu_index),
+                BenchKey::of(r)
+            )
+        })
+        .collect();
     // benchmark → machine (host, GPU) → the runs' TFLOP/s
     type Machines = BTreeMap<(String, Option<usize>), Vec<f64>>;
     let mut groups: BTreeMap<BenchKey, Machines> = BTreeMap::new();
@@ -122,6 +137,7 @@ pub fn build(records: &[RunRecord], margin: f64) -> FleetReport {
         margin,
         benchmarks,
         outliers,
+        failed_verification,
     }
 }
 
@@ -138,6 +154,15 @@ pub fn render(report: &FleetReport, markdown: bool) -> String {
         format!(
             "outliers (more than {:.0}% below the fleet median): {}",
             report.margin * 100.0,
+            if markdown { md(&names) } else { plain(&names) }
+        )
+    };
+    let verdict = if report.failed_verification.is_empty() {
+        verdict
+    } else {
+        let names = report.failed_verification.join(", ");
+        format!(
+            "FAILED verification (left out): {}; {verdict}",
             if markdown { md(&names) } else { plain(&names) }
         )
     };
@@ -203,7 +228,7 @@ pub fn run(args: &ReportArgs, out: &mut Stdout) -> Result<Exit, Error> {
         .map(|(_, r)| r)
         .collect();
     let report = build(&records, args.margin / 100.0);
-    if report.benchmarks.is_empty() {
+    if report.benchmarks.is_empty() && report.failed_verification.is_empty() {
         return Err(Error::InvalidArgument(
             "no verified runs to report on".into(),
         ));
@@ -214,7 +239,10 @@ pub fn run(args: &ReportArgs, out: &mut Stdout) -> Result<Exit, Error> {
         ReportFormat::Json => crate::record::json::to_bytes(&report, "the fleet report")?,
     };
     out.write(&bytes)?;
-    Ok(if args.check && !report.outliers.is_empty() {
+    // A wrong answer on any machine fails the report whatever --check says: exit 8.
+    Ok(if !report.failed_verification.is_empty() {
+        Exit::RecordFailedVerification
+    } else if args.check && !report.outliers.is_empty() {
         Exit::Regression
     } else {
         Exit::Success
@@ -275,5 +303,8 @@ mod tests {
         let report = build(&records, 0.10);
         assert!(report.outliers.is_empty());
         assert_eq!(report.benchmarks[0].machines.len(), 3);
+        assert_eq!(report.failed_verification.len(), 1);
+        assert!(report.failed_verification[0].starts_with("node-d GPU 0 ("));
+        assert!(render(&report, false).contains("FAILED verification (left out): node-d GPU 0"));
     }
 }

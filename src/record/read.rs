@@ -168,6 +168,52 @@ pub fn read_all(paths: &[PathBuf]) -> Result<Vec<(PathBuf, RunRecord)>, Error> {
     Ok(out)
 }
 
+/// Records read, split by their verdict: a record whose answer failed verification is never
+/// a verdict, a point on a chart or a published figure, in any reader.
+#[derive(Debug, Default)]
+pub struct Verified {
+    /// Records whose answer was verified right.
+    pub passed: Vec<(PathBuf, RunRecord)>,
+    /// Records whose answer failed verification.
+    pub failed: Vec<(PathBuf, RunRecord)>,
+}
+
+impl Verified {
+    /// Splits `records` by `verification.passed`.
+    pub fn split(records: Vec<(PathBuf, RunRecord)>) -> Verified {
+        let (passed, failed) = records
+            .into_iter()
+            .partition(|(_, r)| r.verification.passed);
+        Verified { passed, failed }
+    }
+
+    /// The error that names the failed records (exit 8), `None` when every record passed.
+    /// `left_out` says what they were left out of ("the comparison", "the export").
+    pub fn failure(&self, left_out: &str) -> Option<Error> {
+        if self.failed.is_empty() {
+            return None;
+        }
+        let names: Vec<String> = self
+            .failed
+            .iter()
+            .map(|(path, r)| {
+                format!(
+                    "{} ({})",
+                    one_line(&path.display().to_string()),
+                    one_line(&crate::record::key::BenchKey::of(r).to_string())
+                )
+            })
+            .collect();
+        let count = self.failed.len();
+        Some(Error::RecordFailedVerification(format!(
+            "{count} record{} failed verification and {} left out of {left_out}: {}",
+            if count == 1 { "" } else { "s" },
+            if count == 1 { "was" } else { "were" },
+            names.join(", ")
+        )))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -220,6 +266,25 @@ mod tests {
         std::fs::copy(&one, &copy).unwrap();
         let twice = read_all(&[dir.path().to_path_buf(), copy.clone(), copy]).unwrap();
         assert_eq!(twice.len(), 1, "{twice:?}");
+    }
+
+    #[test]
+    fn failed_records_are_split_off_and_named() {
+        let reference = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("results/reference/dev-2core-2026-11-28");
+        let mut records = read_all(&[reference]).unwrap();
+        let total = records.len();
+        records[0].1.verification.passed = false;
+        let split = Verified::split(records);
+        assert_eq!((split.passed.len(), split.failed.len()), (total - 1, 1));
+        let e = split.failure("the export").unwrap();
+        assert_eq!(e.exit(), crate::error::Exit::RecordFailedVerification);
+        assert!(
+            e.to_string()
+                .starts_with("1 record failed verification and was left out of the export: "),
+            "{e}"
+        );
+        assert!(Verified::split(split.passed).failure("x").is_none());
     }
 
     #[test]

@@ -21,8 +21,10 @@
 //!    - **unclear** otherwise (too few or too noisy samples to say either way).
 //!
 //! Benchmarks found on one side only are listed as such, never dropped; if no benchmark is on
-//! both sides that is an error. Exit codes: 0 no regression, 1 any "slower" (or any "unclear"
-//! with `--fail-on-unclear`), 2 bad input. The report ([`verdict::Report`]) is rendered by pure
+//! both sides that is an error. A run whose answer failed verification is never pooled or
+//! given a verdict: it is listed as failed, and the comparison fails with exit 8. Exit codes:
+//! 0 no regression, 1 any "slower" (or any "unclear" with `--fail-on-unclear`), 2 bad input,
+//! 8 a run failed verification. The report ([`verdict::Report`]) is rendered by pure
 //! functions ([`render`]) as a terminal table, GitHub Markdown or JSON; only [`run`] prints.
 
 pub mod bootstrap;
@@ -35,7 +37,7 @@ use crate::error::{Error, Exit};
 use crate::output::Stdout;
 use crate::record::read;
 use pool::{BenchKey, Pool};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 /// Checks `--threshold`: a finite number of percent, at least 0 and below 100.
@@ -49,23 +51,47 @@ pub fn check_threshold(percent: f64) -> Result<f64, Error> {
     }
 }
 
-/// Reads and groups one side.
-fn side(path: &Path) -> Result<BTreeMap<BenchKey, Pool>, Error> {
+/// One side, read: its verified runs pooled by key, every key it holds (failed runs too),
+/// and its runs that failed verification.
+struct SideRuns {
+    pools: BTreeMap<BenchKey, Pool>,
+    keys: BTreeSet<BenchKey>,
+    failed: Vec<verdict::FailedRun>,
+}
+
+/// Reads one side; a run that failed verification is set apart, never pooled.
+fn side(path: &Path, label: &str) -> Result<SideRuns, Error> {
     let records = read::read_all(&[path.to_path_buf()]).map_err(Error::one_line)?;
-    Ok(pool::group(&records))
+    let keys = records.iter().map(|(_, r)| BenchKey::of(r)).collect();
+    let split = read::Verified::split(records);
+    let failed = split
+        .failed
+        .iter()
+        .map(|(path, r)| verdict::FailedRun {
+            side: label.to_string(),
+            name: BenchKey::of(r).to_string(),
+            file: path.display().to_string(),
+            verification: r.verification.summary_line(),
+        })
+        .collect();
+    Ok(SideRuns {
+        pools: pool::group(&split.passed),
+        keys,
+        failed,
+    })
 }
 
 /// "cpu X f32 n=256, cuda Y f32 n=1024 and 3 more".
-fn keys_phrase(pools: &BTreeMap<BenchKey, Pool>) -> String {
+fn keys_phrase(keys: &BTreeSet<BenchKey>) -> String {
     const SHOWN: usize = 3;
-    let mut text = pools
-        .keys()
+    let mut text = keys
+        .iter()
         .take(SHOWN)
         .map(BenchKey::to_string)
         .collect::<Vec<_>>()
         .join(", ");
-    if pools.len() > SHOWN {
-        text.push_str(&format!(" and {} more", pools.len() - SHOWN));
+    if keys.len() > SHOWN {
+        text.push_str(&format!(" and {} more", keys.len() - SHOWN));
     }
     text
 }
@@ -74,26 +100,27 @@ fn keys_phrase(pools: &BTreeMap<BenchKey, Pool>) -> String {
 /// the report.
 pub fn compare(args: &CompareArgs) -> Result<(verdict::Report, Vec<u8>), Error> {
     let threshold = check_threshold(args.threshold)?;
-    let baseline = side(&args.baseline)?;
-    let candidate = side(&args.candidate)?;
-    if !baseline.keys().any(|k| candidate.contains_key(k)) {
+    let baseline = side(&args.baseline, "baseline")?;
+    let candidate = side(&args.candidate, "candidate")?;
+    if baseline.keys.is_disjoint(&candidate.keys) {
         return Err(Error::InvalidArgument(format!(
             "nothing to compare: no benchmark (backend, device, dtype, op, n) is in both {} and {}; \
              the baseline has {}, the candidate has {}",
             args.baseline.display(),
             args.candidate.display(),
-            keys_phrase(&baseline),
-            keys_phrase(&candidate)
+            keys_phrase(&baseline.keys),
+            keys_phrase(&candidate.keys)
         ))
         .one_line());
     }
     let report = verdict::build(
         &args.baseline.display().to_string(),
         &args.candidate.display().to_string(),
-        &baseline,
-        &candidate,
+        &baseline.pools,
+        &candidate.pools,
         threshold,
         args.fail_on_unclear,
+        [baseline.failed, candidate.failed].concat(),
     );
     let bytes = match args.format {
         ReportFormat::Text => render::text(&report).into_bytes(),
@@ -103,15 +130,12 @@ pub fn compare(args: &CompareArgs) -> Result<(verdict::Report, Vec<u8>), Error> 
     Ok((report, bytes))
 }
 
-/// Runs the subcommand: prints the report on stdout, returns success or a regression.
+/// Runs the subcommand: prints the report on stdout; success, a regression, or records that
+/// failed verification.
 pub fn run(args: &CompareArgs, out: &mut Stdout) -> Result<Exit, Error> {
     let (report, bytes) = compare(args)?;
     out.write(&bytes)?;
-    Ok(if report.exit_code == Exit::Success.code() {
-        Exit::Success
-    } else {
-        Exit::Regression
-    })
+    Ok(report.exit())
 }
 
 #[cfg(test)]

@@ -26,8 +26,6 @@ pub struct PooledRun {
     pub hostname: String,
     /// What else decides the speed but is not in the key ([`Setup`], as text).
     pub setup: String,
-    /// Whether the run's answer was verified right.
-    pub verified: bool,
 }
 
 /// Every run of one key, in file-name order.
@@ -74,11 +72,6 @@ impl Pool {
     pub fn hosts(&self) -> Vec<String> {
         self.distinct(|r| &r.hostname)
     }
-
-    /// Runs whose answer failed verification.
-    pub fn unverified_runs(&self) -> usize {
-        self.runs.iter().filter(|r| !r.verified).count()
-    }
 }
 
 /// One record's part of a pool. The reader has validated the record, so its samples are
@@ -89,7 +82,6 @@ fn pooled(path: &std::path::Path, record: &RunRecord) -> PooledRun {
         samples_s: record.matmul.samples_s.clone(),
         hostname: record.host.hostname.clone(),
         setup: Setup::of(record).to_string(),
-        verified: record.verification.passed,
     }
 }
 

@@ -114,7 +114,9 @@ fn runs_phrase(side: &Side) -> String {
 
 /// The one-line outcome: regression or not, and why.
 fn outcome(r: &Report) -> &'static str {
-    if r.counts.slower > 0 {
+    if r.counts.failed_verification > 0 {
+        "FAILED: a run's answer failed verification (no verdict for it)"
+    } else if r.counts.slower > 0 {
         "regression"
     } else if r.exit_code != 0 {
         "unclear results fail the comparison (--fail-on-unclear)"
@@ -131,6 +133,9 @@ fn counts_line(r: &Report) -> String {
         "{} slower, {} faster, {} same, {} unclear",
         c.slower, c.faster, c.same, c.unclear
     );
+    if c.failed_verification > 0 {
+        let _ = write!(line, "; {} failed verification", c.failed_verification);
+    }
     if c.only_in_baseline + c.only_in_candidate > 0 {
         let _ = write!(
             line,
@@ -258,6 +263,13 @@ pub fn text(r: &Report) -> String {
         "only in candidate (no baseline run to compare with)",
         &r.only_in_candidate,
     );
+    let failed = failed_lines(r, plain);
+    if !failed.is_empty() {
+        let _ = writeln!(out, "\n  failed verification (never pooled, no verdict):");
+        for line in failed {
+            let _ = writeln!(out, "    {line}");
+        }
+    }
     out.push('\n');
     let footer = format!(
         "change = median time candidate/baseline - 1 (positive: slower); runs×samples pooled \
@@ -280,6 +292,22 @@ fn verdict_md(v: Verdict) -> String {
 
 fn md_row(cells: &[String]) -> String {
     format!("| {} |\n", cells.join(" | "))
+}
+
+/// The runs that failed verification, one per line.
+fn failed_lines(r: &Report, escape: fn(&str) -> String) -> Vec<String> {
+    r.failed_verification
+        .iter()
+        .map(|f| {
+            format!(
+                "{} {} ({}): {}",
+                f.side,
+                escape(&f.name),
+                escape(&f.file),
+                escape(&f.verification)
+            )
+        })
+        .collect()
 }
 
 fn unmatched_md(out: &mut String, title: &str, list: &[Unmatched]) {
@@ -342,6 +370,13 @@ pub fn markdown(r: &Report) -> String {
     }
     unmatched_md(&mut out, "Only in baseline", &r.only_in_baseline);
     unmatched_md(&mut out, "Only in candidate", &r.only_in_candidate);
+    let failed = failed_lines(r, md);
+    if !failed.is_empty() {
+        out.push_str("\n**Failed verification** (never pooled, no verdict):\n\n");
+        for line in failed {
+            let _ = writeln!(out, "- {line}");
+        }
+    }
     let _ = writeln!(
         out,
         "\n<sub>change = median time candidate/baseline − 1 (positive: slower); runs×samples \
@@ -371,7 +406,7 @@ mod tests {
             pool(100, &[&spread(2e-3), &spread(2e-3)], "faer, 1 thread"),
             pool(300, &[&spread(5e-3)], "faer, 2 threads"),
         ]);
-        build("base dir", "cand|dir", &base, &cand, 5.0, false)
+        build("base dir", "cand|dir", &base, &cand, 5.0, false, vec![])
     }
 
     #[test]

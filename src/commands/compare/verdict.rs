@@ -70,8 +70,6 @@ pub struct Side {
     pub setups: Vec<String>,
     /// Distinct host names of the runs.
     pub hosts: Vec<String>,
-    /// Runs whose answer failed verification (their timings still count).
-    pub unverified_runs: usize,
     /// The results files.
     pub files: Vec<String>,
 }
@@ -91,7 +89,6 @@ impl Side {
             tflop_per_s: pool.key.flop_per_matmul() / s.median_s / 1e12,
             setups: pool.setups(),
             hosts: pool.hosts(),
-            unverified_runs: pool.unverified_runs(),
             files: pool
                 .runs
                 .iter()
@@ -139,6 +136,19 @@ pub struct Unmatched {
     pub runs: Side,
 }
 
+/// A run whose answer failed verification: listed, never pooled or given a verdict.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct FailedRun {
+    /// `baseline` or `candidate`.
+    pub side: String,
+    /// Its benchmark, `cuda NVIDIA H200 f32 n=10000`.
+    pub name: String,
+    /// The results file.
+    pub file: String,
+    /// The record's verification line (PASS/FAIL with the errors).
+    pub verification: String,
+}
+
 /// How many benchmarks got each verdict.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct Counts {
@@ -154,6 +164,8 @@ pub struct Counts {
     pub only_in_baseline: usize,
     /// Benchmarks only the candidate has.
     pub only_in_candidate: usize,
+    /// Runs that failed verification (on either side).
+    pub failed_verification: usize,
 }
 
 /// The whole comparison.
@@ -173,7 +185,7 @@ pub struct Report {
     pub bootstrap_seed: u64,
     /// Whether "unclear" fails the comparison (`--fail-on-unclear`).
     pub fail_on_unclear: bool,
-    /// The process's exit code: 0 no regression, 1 regression (`Exit::Regression`).
+    /// The process's exit code: 0 no regression, 1 regression, 8 a run failed verification.
     pub exit_code: u8,
     /// The rule, in words.
     pub rule: String,
@@ -185,6 +197,22 @@ pub struct Report {
     pub only_in_baseline: Vec<Unmatched>,
     /// Benchmarks only the candidate has.
     pub only_in_candidate: Vec<Unmatched>,
+    /// Runs that failed verification: never pooled, never a verdict.
+    pub failed_verification: Vec<FailedRun>,
+}
+
+impl Report {
+    /// How the process ends: a failed verification first, then a regression.
+    pub fn exit(&self) -> crate::error::Exit {
+        use crate::error::Exit;
+        if self.counts.failed_verification > 0 {
+            Exit::RecordFailedVerification
+        } else if self.counts.slower > 0 || (self.fail_on_unclear && self.counts.unclear > 0) {
+            Exit::Regression
+        } else {
+            Exit::Success
+        }
+    }
 }
 
 /// The rule, as the report footers and the JSON state it.
@@ -209,12 +237,6 @@ fn notes(baseline: &Side, candidate: &Side) -> Vec<String> {
             notes.push(format!(
                 "{name} pools runs of different setups ({})",
                 list(&side.setups)
-            ));
-        }
-        if side.unverified_runs > 0 {
-            notes.push(format!(
-                "{name}: {} of {} runs failed verification",
-                side.unverified_runs, side.runs
             ));
         }
     }
@@ -257,6 +279,7 @@ pub fn build(
     candidate: &BTreeMap<BenchKey, Pool>,
     threshold_percent: f64,
     fail_on_unclear: bool,
+    failed_verification: Vec<FailedRun>,
 ) -> Report {
     let t = threshold_percent / 100.0;
     let mut counts = Counts::default();
@@ -307,8 +330,8 @@ pub fn build(
     );
     counts.only_in_baseline = only_in_baseline.len();
     counts.only_in_candidate = only_in_candidate.len();
-    let regression = counts.slower > 0 || (fail_on_unclear && counts.unclear > 0);
-    Report {
+    counts.failed_verification = failed_verification.len();
+    let mut report = Report {
         baseline: baseline_label.to_string(),
         candidate: candidate_label.to_string(),
         threshold_percent,
@@ -316,17 +339,16 @@ pub fn build(
         resamples: RESAMPLES,
         bootstrap_seed: bootstrap::SEED,
         fail_on_unclear,
-        exit_code: if regression {
-            crate::error::Exit::Regression.code()
-        } else {
-            crate::error::Exit::Success.code()
-        },
+        exit_code: 0,
         rule: rule_text(threshold_percent),
         counts,
         comparisons,
         only_in_baseline,
         only_in_candidate,
-    }
+        failed_verification,
+    };
+    report.exit_code = report.exit().code();
+    report
 }
 
 #[cfg(test)]
@@ -353,7 +375,6 @@ pub(crate) mod tests {
                     samples_s: s.to_vec(),
                     hostname: "host".into(),
                     setup: setup.into(),
-                    verified: true,
                 })
                 .collect(),
         }
@@ -397,7 +418,7 @@ pub(crate) mod tests {
             pool(300, &[&c, &a], "faer, 2 threads"),
             pool(500, &[&a], "faer, 2 threads"),
         ]);
-        let r = build("base", "cand", &base, &cand, 5.0, false);
+        let r = build("base", "cand", &base, &cand, 5.0, false, vec![]);
         let verdicts: Vec<_> = r.comparisons.iter().map(|c| (c.key.n, c.verdict)).collect();
         assert_eq!(
             verdicts,
@@ -428,9 +449,12 @@ pub(crate) mod tests {
         // Too few and too spread samples to tell anything.
         let base = pools(vec![pool(100, &[&[1.0, 1.3]], "s")]);
         let cand = pools(vec![pool(100, &[&[1.1, 1.2]], "s")]);
-        let r = build("b", "c", &base, &cand, 5.0, false);
+        let r = build("b", "c", &base, &cand, 5.0, false, vec![]);
         assert_eq!(r.comparisons[0].verdict, Verdict::Unclear);
         assert_eq!(r.exit_code, 0);
-        assert_eq!(build("b", "c", &base, &cand, 5.0, true).exit_code, 1);
+        assert_eq!(
+            build("b", "c", &base, &cand, 5.0, true, vec![]).exit_code,
+            1
+        );
     }
 }

@@ -1,0 +1,242 @@
+//! Trust at the edges, as a hostile or unlucky user meets them: a wrong answer never passes a
+//! reader, output that cannot be written is an error (a closed pipe is not), odd paths and
+//! signals never lose a run. Exit codes are the README's table (`matbench::error::Exit`).
+
+mod common;
+
+use common::{files_in, json_run_in_temp, matbench, matbench_bare, record_with_samples};
+use matbench::error::Exit;
+use serde_json::Value;
+use std::io::Read;
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+/// A real record with chosen samples, written into `dir` as `name`; `passed` sets its verdict.
+fn record_in(dir: &Path, name: &str, real: &Value, centre_s: f64, passed: bool) {
+    let mut r = record_with_samples(real, &common::samples_around(centre_s, 0.002, 10));
+    r["verification"]["passed"] = Value::Bool(passed);
+    common::write_record(dir, name, &r);
+}
+
+fn real() -> Value {
+    json_run_in_temp(&["cpu", "48", "--reps", "3", "--seed", "3"]).0
+}
+
+fn code(exit: Exit) -> Option<i32> {
+    Some(i32::from(exit.code()))
+}
+
+#[test]
+fn a_failed_verification_is_never_a_verdict_nor_published() {
+    let real = real();
+    let base = tempfile::tempdir().unwrap();
+    let cand = tempfile::tempdir().unwrap();
+    record_in(base.path(), "b.json", &real, 1e-3, true);
+    // Twice as fast, and wrong: the old gate called it "faster" and exited 0.
+    record_in(cand.path(), "c.json", &real, 0.5e-3, false);
+
+    let out = matbench_bare()
+        .arg("compare")
+        .args([base.path(), cand.path()])
+        .args(["--format", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), code(Exit::RecordFailedVerification));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["counts"]["faster"], 0, "{v:#}");
+    assert_eq!(v["counts"]["failed_verification"], 1);
+    assert_eq!(v["failed_verification"][0]["side"], "candidate");
+    assert_eq!(v["exit_code"], 8);
+    let text = matbench_bare()
+        .arg("compare")
+        .args([base.path(), cand.path()])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&text.stdout);
+    assert!(stdout.contains("failed verification"), "{stdout}");
+
+    // export leaves it out, names it on stderr, exits 8; the good run is still exported.
+    let both = tempfile::tempdir().unwrap();
+    record_in(both.path(), "good.json", &real, 1e-3, true);
+    let mut other = real.clone();
+    other["config"]["n"] = Value::from(96);
+    other["flop_per_matmul"] = Value::from(2.0 * 96f64.powi(3));
+    record_in(both.path(), "bad.json", &other, 1e-3, false);
+    let out = matbench_bare()
+        .arg("export")
+        .arg(both.path())
+        .args(["--to", "bencher"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), code(Exit::RecordFailedVerification));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v.as_object().unwrap().len(), 1, "{v:#}");
+    assert!(!v.as_object().unwrap().keys().any(|k| k.contains("n=96")));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.contains("bad.json") && err.contains("failed verification"),
+        "{err}"
+    );
+
+    // report and plot: the same rule, the same code.
+    let out = matbench_bare()
+        .arg("report")
+        .arg(both.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), code(Exit::RecordFailedVerification));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("FAILED verification"));
+    let plots = tempfile::tempdir().unwrap();
+    let out = matbench_bare()
+        .arg("plot")
+        .arg(both.path())
+        .arg("--out")
+        .arg(plots.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), code(Exit::RecordFailedVerification));
+    assert!(plots.path().join("tflops.svg").exists());
+}
+
+/// A report far larger than a pipe's buffer, read by `head -n 1`: output ends quietly.
+#[test]
+fn a_closed_pipe_ends_output_without_a_panic() {
+    let real = real();
+    let dir = tempfile::tempdir().unwrap();
+    for i in 0..300 {
+        let mut r = real.clone();
+        r["host"]["hostname"] = Value::from(format!("node-{i:04}-{}", "x".repeat(200)));
+        record_in(dir.path(), &format!("r{i}.json"), &r, 1e-3, true);
+    }
+    let exe = assert_cmd::cargo::cargo_bin("matbench");
+    let mut child = Command::new(exe)
+        .arg("report")
+        .arg(dir.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Read one line, then close the pipe, as `| head -n 1` does.
+    let mut stdout = child.stdout.take().unwrap();
+    let mut first = [0u8; 16];
+    stdout.read_exact(&mut first).unwrap();
+    drop(stdout);
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(err.is_empty(), "{err}");
+}
+
+/// `> /dev/full`: every subcommand that prints fails with exit 9 and one line.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_full_disk_on_stdout_is_an_error_everywhere() {
+    let real = real();
+    let dir = tempfile::tempdir().unwrap();
+    record_in(dir.path(), "r.json", &real, 1e-3, true);
+    let plots = tempfile::tempdir().unwrap();
+    let d = dir.path().to_str().unwrap().to_string();
+    let p = plots.path().to_str().unwrap().to_string();
+    let cases: Vec<Vec<String>> = vec![
+        vec![
+            "cpu".into(),
+            "32".into(),
+            "--reps".into(),
+            "1".into(),
+            "--no-save".into(),
+        ],
+        vec!["info".into()],
+        vec!["report".into(), d.clone()],
+        vec!["compare".into(), d.clone(), d.clone()],
+        vec!["export".into(), d.clone(), "--to".into(), "bencher".into()],
+        vec!["plot".into(), d.clone(), "--out".into(), p],
+    ];
+    for args in cases {
+        let full = std::fs::OpenOptions::new()
+            .write(true)
+            .open("/dev/full")
+            .unwrap();
+        let results = tempfile::tempdir().unwrap();
+        let out = Command::new(assert_cmd::cargo::cargo_bin("matbench"))
+            .env("MATBENCH_RESULTS_DIR", results.path())
+            .args(&args)
+            .stdout(full)
+            .stderr(Stdio::piped())
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(
+            out.status.code(),
+            code(Exit::OutputFailed),
+            "{args:?}: {err}"
+        );
+        assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
+        assert!(
+            err.contains("could not write to standard output"),
+            "{args:?}: {err}"
+        );
+    }
+}
+
+/// A results directory whose name is not UTF-8: the run is printed and saved there.
+#[cfg(unix)]
+#[test]
+fn a_results_dir_that_is_not_utf8_is_used_as_given() {
+    use std::os::unix::ffi::OsStrExt;
+    let dir = tempfile::tempdir().unwrap();
+    let odd = dir.path().join(std::ffi::OsStr::from_bytes(b"r\xffesults"));
+    let out = matbench(dir.path())
+        .args(["cpu", "32", "--reps", "1", "--results-dir"])
+        .arg(&odd)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert_eq!(files_in(&odd).len(), 1);
+}
+
+/// Ctrl-C during a long run: exit 130, one line, no temporary file left behind.
+#[cfg(unix)]
+#[test]
+fn sigint_stops_a_run_with_130_and_leaves_no_temporary_file() {
+    let results = tempfile::tempdir().unwrap();
+    let exe = assert_cmd::cargo::cargo_bin("matbench");
+    let mut child = Command::new(exe)
+        .env("MATBENCH_RESULTS_DIR", results.path())
+        .args(["cpu", "64", "--reps", "auto", "--max-time", "600"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Well into the repetitions (the first of which takes microseconds).
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let started = std::time::Instant::now();
+    let out = loop {
+        if let Some(_status) = child.try_wait().unwrap() {
+            break child.wait_with_output().unwrap();
+        }
+        assert!(
+            started.elapsed().as_secs() < 60,
+            "matbench did not stop on SIGINT"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), code(Exit::Interrupted), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("SIGINT"), "{err}");
+    let left: Vec<_> = files_in(results.path())
+        .into_iter()
+        .filter(|p| {
+            p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with('.'))
+        })
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+}
