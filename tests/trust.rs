@@ -240,3 +240,70 @@ fn sigint_stops_a_run_with_130_and_leaves_no_temporary_file() {
         .collect();
     assert!(left.is_empty(), "{left:?}");
 }
+
+/// A failed save names the flags of the command that failed, never another command's.
+#[test]
+fn a_failed_save_advises_the_commands_own_flags() {
+    let real = real();
+    let dir = tempfile::tempdir().unwrap();
+    record_in(dir.path(), "r.json", &real, 1e-3, true);
+    let blocker = dir.path().join("blocker");
+    std::fs::write(&blocker, b"").unwrap();
+    let out = matbench_bare()
+        .arg("plot")
+        .arg(dir.path().join("r.json"))
+        .arg("--out")
+        .arg(&blocker)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), code(Exit::SaveFailed), "{err}");
+    assert!(
+        err.contains("is a file, not a directory") && err.contains("--out DIR"),
+        "{err}"
+    );
+    assert!(
+        !err.contains("--no-save") && !err.contains("--results-dir"),
+        "{err}"
+    );
+    let out = matbench_bare()
+        .args([
+            "sweep",
+            "--sizes",
+            "16",
+            "--devices",
+            "cpu",
+            "--quiet",
+            "--results-dir",
+        ])
+        .arg(&blocker)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), code(Exit::SaveFailed), "{err}");
+    assert!(
+        err.contains("--results-dir DIR") && !err.contains("--no-save"),
+        "{err}"
+    );
+}
+
+/// A sample so short that a rate computed from it overflows is refused (exit 2), not exported
+/// as `null`.
+#[test]
+fn a_figure_that_would_overflow_is_refused_not_exported_as_null() {
+    let real = real();
+    let dir = tempfile::tempdir().unwrap();
+    let mut r = record_with_samples(&real, &common::samples_around(1e-3, 0.002, 10));
+    r["matmul"]["samples_s"][3] = Value::from(1e-310);
+    common::write_record(dir.path(), "r.json", &r);
+    let out = matbench_bare()
+        .arg("export")
+        .arg(dir.path())
+        .args(["--to", "bencher"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), code(Exit::BadInput), "{err}");
+    assert!(err.contains("too short"), "{err}");
+    assert!(out.stdout.is_empty());
+}

@@ -9,6 +9,7 @@ use crate::error::{Error, Exit};
 use crate::model::dtype::DType;
 use crate::model::vocab::{BackendKind, MatOp};
 use crate::output::Stdout;
+use crate::output::escape::plain;
 use crate::record::RunRecord;
 use crate::record::key::BenchKey;
 use plotters::prelude::*;
@@ -32,7 +33,7 @@ pub fn throughput_series(records: &[RunRecord]) -> Vec<Series> {
     for r in records.iter().filter(|r| r.verification.passed) {
         let key = BenchKey::of(r);
         groups
-            .entry((key.series(), key.n))
+            .entry((plain(&key.series()), key.n))
             .or_default()
             .push(r.matmul_tflop_per_s);
     }

@@ -103,7 +103,7 @@ pub fn validate(record: &RunRecord) -> Result<(), String> {
     let flop = record.config.op.flop(n);
     if let Some(s) = samples.iter().find(|s| !(flop / **s).is_finite()) {
         return Err(format!(
-            "matmul.samples_s holds {s} s, too short for any rate to be computed from it"
+            "matmul.samples_s holds {s:e} s, too short for any rate to be computed from it"
         ));
     }
     let close = |a: f64, b: f64| (a - b).abs() <= 1e-6 * b.abs();
