@@ -307,3 +307,73 @@ fn a_figure_that_would_overflow_is_refused_not_exported_as_null() {
     assert!(err.contains("too short"), "{err}");
     assert!(out.stdout.is_empty());
 }
+
+/// Under an address-space limit too small for faer's per-thread GEMM workspace (a common HPC
+/// batch setting), a CPU run is refused with exit 4, never aborted.
+#[cfg(target_os = "linux")]
+#[test]
+fn an_address_space_limit_gives_does_not_fit_not_an_abort() {
+    let exe = assert_cmd::cargo::cargo_bin("matbench");
+    let results = tempfile::tempdir().unwrap();
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "ulimit -v 700000 && exec '{}' cpu 64 --threads 2 --reps 1 --no-save",
+            exe.display()
+        ))
+        .env("MATBENCH_RESULTS_DIR", results.path())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), code(Exit::OutOfMemory), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("ulimit -v"), "{err}");
+}
+
+/// A FIFO or a device named as a record is refused at once (exit 2), never read or waited on;
+/// a record with n = 0 is refused, not plotted forever.
+#[cfg(unix)]
+#[test]
+fn fifos_devices_and_empty_matrices_are_refused_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("pipe.json");
+    assert!(
+        Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let mut zero = real();
+    zero["config"]["n"] = Value::from(0);
+    let zero_path = common::write_record(dir.path(), "zero.json", &zero);
+    let plots = tempfile::tempdir().unwrap();
+    for (cmd, path) in [
+        ("report", fifo.as_path()),
+        ("report", Path::new("/dev/zero")),
+        ("plot", zero_path.as_path()),
+    ] {
+        let mut run = matbench_bare();
+        run.arg(cmd).arg(path);
+        if cmd == "plot" {
+            run.arg("--out").arg(plots.path());
+        }
+        let out = run
+            .timeout(std::time::Duration::from_secs(30))
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(
+            out.status.code(),
+            code(Exit::BadInput),
+            "{cmd} {path:?}: {err}"
+        );
+        assert_eq!(err.lines().count(), 1, "{err}");
+        let why = if cmd == "plot" {
+            "config.n is 0"
+        } else {
+            "not a regular file"
+        };
+        assert!(err.contains(why), "{cmd} {path:?}: {err}");
+    }
+}
