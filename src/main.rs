@@ -70,16 +70,31 @@ fn clap_error(e: clap::Error) -> ExitCode {
             }
         }
         _ => {
-            let rendered = e.render().to_string();
-            let first = rendered
-                .lines()
-                .find(|l| !l.trim().is_empty())
-                .unwrap_or("invalid arguments");
-            let first = first.trim_start_matches("error: ");
-            output::error(&matbench::Error::InvalidArgument(format!(
-                "{first} (see matbench --help)"
+            output::error(&matbench::Error::InvalidArgument(clap_message(
+                &e.render().to_string(),
             )));
             Exit::BadInput.into()
         }
     }
+}
+
+/// clap's own message in one line: every line up to its usage (the argument it names, the
+/// values it expects, its tip), then the usage, then where help is.
+fn clap_message(rendered: &str) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut usage = None;
+    for line in rendered.lines().map(str::trim).filter(|l| !l.is_empty()) {
+        if let Some(u) = line.strip_prefix("Usage: ") {
+            usage = Some(u.to_string());
+        } else if !line.starts_with("For more information") {
+            parts.push(line.trim_start_matches("error: ").to_string());
+        }
+    }
+    let mut text = parts.join(" ");
+    if let Some(u) = usage {
+        text.push_str(&format!(" (usage: {u}; see matbench --help)"));
+    } else {
+        text.push_str(" (see matbench --help)");
+    }
+    text
 }

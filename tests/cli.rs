@@ -176,7 +176,8 @@ fn bad_input_gets_one_line_and_a_documented_exit_code() {
         ),
         (&["cpu", "64", "--dtype", "f8"], 2, "invalid value 'f8'"),
         (&["tpu", "64"], 2, "unrecognized subcommand 'tpu'"),
-        (&["cpu"], 2, "required"),
+        (&["cpu"], 2, "not provided: <N> (usage: matbench cpu"),
+        (&["export", "results"], 2, "not provided: --to <TO>"),
         (&["cpu", "64", "--gpu", "1"], 2, "unexpected argument"),
         (&["cpu", "1000000", "--dtype", "f64"], 4, "is available"),
     ];
