@@ -6,10 +6,18 @@ use crate::model::vocab::{CpuEngine, MatOp};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 
+/// `--version`: the crate's version and the git commit it was built from.
+pub const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (",
+    env!("MATBENCH_GIT_COMMIT"),
+    ")"
+);
+
 /// Measure how fast this machine computes C = A·Aᵀ and Σ C on its GPU and CPU, verify the
 /// answer, and record the run.
 #[derive(Debug, Parser)]
-#[command(name = "matbench", version, about, long_about = None)]
+#[command(name = "matbench", version = VERSION, about, long_about = None)]
 pub struct Cli {
     /// What to do.
     #[command(subcommand)]
