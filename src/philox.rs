@@ -51,6 +51,74 @@ fn unit_f64(hi: u32, lo: u32) -> f64 {
     bits as f64 * (1.0 / 9_007_199_254_740_992.0)
 }
 
+/// The Philox stream of one seed as a Rust RNG (`rand_core`'s `Rng` through `TryRng`, and
+/// `SeedableRng`), so it plugs into the Rust RNG ecosystem: word `i` it yields is word `i % 4`
+/// of [`block`]`(seed, i / 4)`, the very words the matrix elements are made from. The float
+/// conversion of the elements stays ours ([`Uniform`]), to match the GPU bit for bit.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PhiloxRng {
+    seed: u64,
+    /// Index of the next word in the stream.
+    next: u64,
+}
+
+impl PhiloxRng {
+    /// The stream of `seed`, from its first word.
+    pub fn new(seed: u64) -> PhiloxRng {
+        PhiloxRng { seed, next: 0 }
+    }
+
+    fn word(&mut self) -> u32 {
+        let w = block(self.seed, self.next / 4)[(self.next % 4) as usize];
+        self.next = self.next.wrapping_add(1);
+        w
+    }
+}
+
+impl rand_core::TryRng for PhiloxRng {
+    type Error = rand_core::Infallible;
+
+    fn try_next_u32(&mut self) -> Result<u32, Self::Error> {
+        Ok(self.word())
+    }
+
+    fn try_next_u64(&mut self) -> Result<u64, Self::Error> {
+        let lo = u64::from(self.word());
+        Ok(lo | (u64::from(self.word()) << 32))
+    }
+
+    fn try_fill_bytes(&mut self, dst: &mut [u8]) -> Result<(), Self::Error> {
+        for chunk in dst.chunks_mut(4) {
+            let bytes = self.word().to_le_bytes();
+            chunk.copy_from_slice(&bytes[..chunk.len()]);
+        }
+        Ok(())
+    }
+}
+
+impl rand_core::SeedableRng for PhiloxRng {
+    /// The 64-bit Philox key, little-endian.
+    type Seed = [u8; 8];
+
+    fn from_seed(seed: Self::Seed) -> PhiloxRng {
+        PhiloxRng::new(u64::from_le_bytes(seed))
+    }
+}
+
+/// Seeds are drawn below 2⁵³ so that every JSON reader (jq, JavaScript, any parser that holds
+/// numbers as f64) reads a recorded seed back exactly, and any run can be repeated from its
+/// record.
+pub const SEED_LIMIT: u64 = 1 << 53;
+
+/// A fresh seed below [`SEED_LIMIT`], from the operating system's random source through `rand`.
+pub fn fresh_seed() -> Result<u64, String> {
+    use rand_core::TryRng;
+    rand::rngs::SysRng
+        .try_next_u64()
+        .map(|x| x >> 11)
+        .map_err(|e| e.to_string())
+}
+
 /// An element type the generator can produce.
 pub trait Uniform: Copy + Send + Sync + 'static {
     /// Elements one Philox call yields.
@@ -109,6 +177,33 @@ impl Uniform for f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_rng_yields_the_matrix_words_and_seeds_like_a_rust_rng() {
+        use rand_core::{Rng, SeedableRng};
+        let mut rng = PhiloxRng::new(42);
+        let words: Vec<u32> = (0..8).map(|_| rng.next_u32()).collect();
+        let want: Vec<u32> = block(42, 0).into_iter().chain(block(42, 1)).collect();
+        assert_eq!(words, want);
+        // f32 element i of A is the float of stream word i.
+        let mut rng = PhiloxRng::from_seed(7u64.to_le_bytes());
+        for i in 0..9 {
+            assert_eq!(unit_f32(rng.next_u32()), f32::uniform_at(7, i));
+        }
+        let mut a = PhiloxRng::seed_from_u64(3);
+        let mut b = a.clone();
+        let mut bytes = [0u8; 6];
+        a.fill_bytes(&mut bytes);
+        let first = b.next_u32().to_le_bytes();
+        assert_eq!(&bytes[..4], &first);
+    }
+
+    #[test]
+    fn fresh_seeds_are_below_2_to_the_53_and_differ() {
+        let seeds: Vec<u64> = (0..64).map(|_| fresh_seed().unwrap()).collect();
+        assert!(seeds.iter().all(|&s| s < SEED_LIMIT));
+        assert!(seeds.windows(2).any(|w| w[0] != w[1]));
+    }
 
     /// Random123's `kat_vectors` for philox4x32 with 10 rounds.
     #[test]

@@ -150,13 +150,12 @@ pub fn check_threads(threads: Option<usize>, cpu_threads: usize) -> Result<usize
     Ok(threads)
 }
 
-/// `--seed`, or a fresh one from the OS.
+/// `--seed`, or a fresh one below 2⁵³ ([`crate::philox::fresh_seed`]).
 pub fn seed_or_fresh(seed: Option<u64>) -> Result<u64, Error> {
     match seed {
         Some(s) => Ok(s),
-        None => {
-            getrandom::u64().map_err(|e| Error::System(format!("the OS random source failed: {e}")))
-        }
+        None => crate::philox::fresh_seed()
+            .map_err(|e| Error::System(format!("the OS random source failed: {e}"))),
     }
 }
 
