@@ -254,15 +254,13 @@ mod tests {
     use super::*;
 
     fn fleet() -> Vec<RunRecord> {
-        let base = crate::record::read::read_all(&[std::path::PathBuf::from(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/results/reference/h200-2026-11-28"
-        ))])
-        .unwrap()
-        .into_iter()
-        .map(|(_, r)| r)
-        .find(|r| r.config.n == 4096 && r.config.backend == crate::model::vocab::BackendKind::Cuda)
-        .unwrap();
+        let base = crate::record::fixtures::records("h200-2026-11-28")
+            .into_iter()
+            .map(|(_, r)| r)
+            .find(|r| {
+                r.config.n == 4096 && r.config.backend == crate::model::vocab::BackendKind::Cuda
+            })
+            .unwrap();
         [
             ("node-a", 50.0),
             ("node-b", 51.0),

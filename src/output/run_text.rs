@@ -205,9 +205,9 @@ mod tests {
     }
 
     fn reference_record() -> RunRecord {
-        let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-            .join("results/reference/dev-2core-2026-11-28");
-        crate::record::read::read_all(&[dir]).unwrap().remove(0).1
+        crate::record::fixtures::records("dev-2core-2026-11-28")
+            .remove(0)
+            .1
     }
 
     fn reps_line(r: &RunRecord) -> String {

@@ -149,13 +149,9 @@ mod tests {
 
     #[test]
     fn the_slow_gpu_is_flagged_and_fails_the_check() {
-        let base = crate::record::read::read_all(&[std::path::PathBuf::from(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/results/reference/h200-2026-11-28"
-        ))])
-        .unwrap()
-        .remove(0)
-        .1;
+        let base = crate::record::fixtures::records("h200-2026-11-28")
+            .remove(0)
+            .1;
         let records: Vec<RunRecord> = [(0, 52.0), (1, 40.0)]
             .into_iter()
             .map(|(i, t)| {

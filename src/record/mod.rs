@@ -201,6 +201,34 @@ impl Verification {
     }
 }
 
+/// The committed reference records, for tests anywhere in the crate.
+#[cfg(test)]
+pub(crate) mod fixtures {
+    use std::path::PathBuf;
+
+    /// `results/reference/<dir>`.
+    pub fn reference(dir: &str) -> PathBuf {
+        PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("results/reference")
+            .join(dir)
+    }
+
+    /// Every record of `results/reference/<dir>`, as the readers read them.
+    pub fn records(dir: &str) -> Vec<(PathBuf, super::RunRecord)> {
+        super::read::read_all(&[reference(dir)]).expect("the reference records read")
+    }
+
+    /// One record file of the 2-core reference set.
+    pub fn one_file() -> PathBuf {
+        let mut files: Vec<PathBuf> = std::fs::read_dir(reference("dev-2core-2026-11-28"))
+            .expect("the reference records are committed")
+            .map(|e| e.expect("a directory entry").path())
+            .collect();
+        files.sort();
+        files.remove(0)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

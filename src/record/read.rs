@@ -254,14 +254,7 @@ mod tests {
         let e = read(Path::new("/dev/zero")).unwrap_err().to_string();
         assert!(e.contains("not a regular file"), "{e}");
         // A directory holding a FIFO among its records reads the records and skips the FIFO.
-        let reference = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-            .join("results/reference/dev-2core-2026-11-28");
-        let one = std::fs::read_dir(&reference)
-            .unwrap()
-            .next()
-            .unwrap()
-            .unwrap()
-            .path();
+        let one = crate::record::fixtures::one_file();
         let copy = dir.path().join("r.json");
         std::fs::copy(&one, &copy).unwrap();
         let twice = read_all(&[dir.path().to_path_buf(), copy.clone(), copy]).unwrap();
@@ -270,9 +263,7 @@ mod tests {
 
     #[test]
     fn failed_records_are_split_off_and_named() {
-        let reference = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-            .join("results/reference/dev-2core-2026-11-28");
-        let mut records = read_all(&[reference]).unwrap();
+        let mut records = crate::record::fixtures::records("dev-2core-2026-11-28");
         let total = records.len();
         records[0].1.verification.passed = false;
         let split = Verified::split(records);

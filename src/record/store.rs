@@ -230,14 +230,7 @@ mod tests {
     #[test]
     fn a_dead_writers_whole_record_is_recovered_and_its_scraps_removed() {
         let dir = tempfile::tempdir().unwrap();
-        let reference = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-            .join("results/reference/dev-2core-2026-11-28");
-        let one = std::fs::read_dir(&reference)
-            .unwrap()
-            .next()
-            .unwrap()
-            .unwrap()
-            .path();
+        let one = crate::record::fixtures::one_file();
         let host = slug(&crate::host::os_hostname());
         // A pid above the kernel's maximum (4194304) is never a live process.
         let dead = |what: &str| {

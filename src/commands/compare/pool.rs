@@ -119,10 +119,7 @@ mod tests {
 
     /// The reference GEMM and SYRK records of the H200, as `compare` reads them.
     fn h200(dir: &str) -> Vec<(PathBuf, RunRecord)> {
-        let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-            .join("results/reference")
-            .join(dir);
-        crate::record::read::read_all(&[path]).unwrap()
+        crate::record::fixtures::records(dir)
     }
 
     #[test]

@@ -240,11 +240,7 @@ pub fn text(r: &Report) -> String {
         }
         out.push_str(&table(&rows, &RIGHT));
     }
-    let noted: Vec<&Comparison> = r
-        .comparisons
-        .iter()
-        .filter(|c| !c.notes.is_empty())
-        .collect();
+    let noted = noted(r);
     if !noted.is_empty() {
         let _ = writeln!(out, "\n  notes:");
         for c in noted {
@@ -292,6 +288,14 @@ fn verdict_md(v: Verdict) -> String {
 
 fn md_row(cells: &[String]) -> String {
     format!("| {} |\n", cells.join(" | "))
+}
+
+/// The comparisons that carry notes.
+fn noted(r: &Report) -> Vec<&Comparison> {
+    r.comparisons
+        .iter()
+        .filter(|c| !c.notes.is_empty())
+        .collect()
 }
 
 /// The runs that failed verification, one per line.
@@ -355,11 +359,7 @@ pub fn markdown(r: &Report) -> String {
             out.push_str(&md_row(&cells));
         }
     }
-    let noted: Vec<&Comparison> = r
-        .comparisons
-        .iter()
-        .filter(|c| !c.notes.is_empty())
-        .collect();
+    let noted = noted(r);
     if !noted.is_empty() {
         out.push_str("\n**Notes:**\n\n");
         for c in noted {
