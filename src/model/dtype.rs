@@ -18,6 +18,7 @@ use std::fmt;
     Hash,
     Serialize,
     Deserialize,
+    schemars::JsonSchema,
     clap::ValueEnum,
 )]
 #[serde(rename_all = "lowercase")]

@@ -36,7 +36,9 @@ impl Reps {
 }
 
 /// How the number of measured repetitions was chosen.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum RepsMode {
     /// A count given with `--reps COUNT` (or the default).
@@ -47,7 +49,7 @@ pub enum RepsMode {
 }
 
 /// Why measuring stopped.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum RepsStop {
     /// The fixed `--reps COUNT` ran.

@@ -15,7 +15,7 @@ pub fn median(values: &mut [f64]) -> Option<f64> {
 }
 
 /// Statistics of one timed phase over the measured repetitions (warm-up excluded).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Summary {
     /// Median, the figure reported and compared.
     pub median_s: Second,

@@ -5,7 +5,19 @@ use crate::model::dtype::DType;
 use serde::{Deserialize, Serialize};
 
 /// Which implementation runs the benchmark.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum BackendKind {
     /// Host CPU through faer or matrixmultiply.
@@ -53,6 +65,7 @@ impl BackendKind {
     Hash,
     Serialize,
     Deserialize,
+    schemars::JsonSchema,
     clap::ValueEnum,
 )]
 #[serde(rename_all = "lowercase")]
@@ -85,7 +98,18 @@ impl MatOp {
 }
 
 /// The GEMM library used by the CPU backend.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+    clap::ValueEnum,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum CpuEngine {
     /// faer's GEMM, all requested threads (default: fastest here).

@@ -17,11 +17,18 @@ use crate::model::stats::Summary;
 use crate::model::vocab::{BackendKind, MatOp};
 use serde::{Deserialize, Serialize};
 
+/// The JSON Schema of a record, generated from these types (their doc comments are its
+/// descriptions). Committed as `docs/record.schema.json`; a unit test keeps the two equal
+/// (`MATBENCH_BLESS=1 cargo test --lib record::` rewrites the file after a change).
+pub fn schema() -> serde_json::Value {
+    serde_json::to_value(schemars::schema_for!(RunRecord)).unwrap_or_default()
+}
+
 /// Version of the record layout written by this build.
 pub const SCHEMA_VERSION: u32 = 1;
 
 /// Everything known about one run.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct RunRecord {
     /// Layout version ([`SCHEMA_VERSION`]).
     pub schema_version: u32,
@@ -70,7 +77,7 @@ pub struct RunRecord {
 }
 
 /// The run's parameters after validation.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ConfigRecord {
     /// Backend that ran.
     pub backend: BackendKind,
@@ -102,7 +109,7 @@ pub struct ConfigRecord {
 }
 
 /// How the measured repetitions ended.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Repetitions {
     /// `count` (fixed), or `converged`, `max_time`, `max_reps` (auto).
     pub stop: RepsStop,
@@ -114,7 +121,7 @@ pub struct Repetitions {
 }
 
 /// The device, for the record. GPU-only fields are `null` on the CPU.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct DeviceRecord {
     /// "cpu" or "gpu".
     pub kind: String,
@@ -143,7 +150,7 @@ pub struct DeviceRecord {
 }
 
 /// Phases that run once per process.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Phases {
     /// Opening the backend: context, handles, kernel compilation, thread pool.
     pub startup_s: Second,
@@ -165,7 +172,7 @@ pub struct Phases {
 }
 
 /// The verdict, as recorded.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Verification {
     /// Both checks passed.
     pub passed: bool,
@@ -248,6 +255,38 @@ mod tests {
             .into_iter()
             .map(|(_, r)| r)
             .collect()
+    }
+
+    #[test]
+    fn the_committed_schema_is_the_generated_one_and_every_reference_record_meets_it() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/docs/record.schema.json");
+        let generated = schema();
+        if std::env::var_os("MATBENCH_BLESS").is_some() {
+            let text = serde_json::to_string_pretty(&generated).unwrap() + "\n";
+            std::fs::write(path, text).unwrap();
+        }
+        let committed: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        assert_eq!(
+            committed, generated,
+            "docs/record.schema.json is stale: MATBENCH_BLESS=1 cargo test --lib record::"
+        );
+        assert!(
+            generated.to_string().contains("verify_steps_s"),
+            "every field is in the schema"
+        );
+        let validator = jsonschema::validator_for(&committed).unwrap();
+        let root = fixtures::reference("");
+        for dir in std::fs::read_dir(&root).unwrap() {
+            let dir = dir.unwrap().file_name().to_string_lossy().into_owned();
+            for (file, _) in fixtures::records(&dir) {
+                let v: serde_json::Value =
+                    serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+                let errors: Vec<String> =
+                    validator.iter_errors(&v).map(|e| e.to_string()).collect();
+                assert!(errors.is_empty(), "{}: {errors:?}", file.display());
+            }
+        }
     }
 
     #[test]

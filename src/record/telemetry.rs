@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 /// Minimum, median and maximum of one quantity.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Range {
     /// Lowest sample.
     pub min: f64,
@@ -30,7 +30,7 @@ impl Range {
 }
 
 /// The record's telemetry section.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Telemetry {
     /// Why there is no telemetry, when there is none (no NVML, no such GPU, …).
     pub unavailable: Option<String>,

@@ -37,12 +37,50 @@ pub fn matbench(results: &Path) -> assert_cmd::Command {
     cmd
 }
 
-/// The entries of `dir` (none when it does not exist).
+/// Checks `value` against the committed JSON Schema of a record (`docs/record.schema.json`),
+/// when it is a record (it has a `schema_version`): every record a test sees or writes meets it.
+pub fn assert_meets_the_schema(value: &serde_json::Value) {
+    use std::sync::OnceLock;
+    if value.get("schema_version").is_none() {
+        return;
+    }
+    static VALIDATOR: OnceLock<jsonschema::Validator> = OnceLock::new();
+    let validator = VALIDATOR.get_or_init(|| {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/docs/record.schema.json");
+        let schema: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(path).expect("the schema is committed"))
+                .expect("the schema is JSON");
+        jsonschema::validator_for(&schema).expect("the schema compiles")
+    });
+    let errors: Vec<String> = validator
+        .iter_errors(value)
+        .map(|e| e.to_string())
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "the record does not meet its schema: {errors:?}"
+    );
+}
+
+/// The entries of `dir` (none when it does not exist). Every record among them is checked
+/// against the schema ([`assert_meets_the_schema`]).
 pub fn files_in(dir: &Path) -> Vec<std::path::PathBuf> {
-    match std::fs::read_dir(dir) {
+    let files: Vec<std::path::PathBuf> = match std::fs::read_dir(dir) {
         Ok(rd) => rd.map(|e| e.unwrap().path()).collect(),
         Err(_) => Vec::new(),
+    };
+    for f in files
+        .iter()
+        .filter(|f| f.extension().is_some_and(|x| x == "json"))
+    {
+        if let Some(v) = std::fs::read(f)
+            .ok()
+            .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+        {
+            assert_meets_the_schema(&v);
+        }
     }
+    files
 }
 
 /// Runs `matbench ARGS --format json --no-save` in a fresh results directory; returns the JSON
@@ -60,6 +98,7 @@ pub fn json_run_in_temp(args: &[&str]) -> (serde_json::Value, Vec<std::path::Pat
         String::from_utf8_lossy(&out.stderr)
     );
     let value = serde_json::from_slice(&out.stdout).expect("stdout is one JSON document");
+    assert_meets_the_schema(&value);
     (value, files_in(dir.path()))
 }
 
@@ -95,6 +134,7 @@ pub fn record_with_samples(real: &serde_json::Value, samples_s: &[f64]) -> serde
     if let Err(why) = matbench::record::read::validate(&record) {
         panic!("the made-up record does not validate: {why}");
     }
+    assert_meets_the_schema(&v);
     v
 }
 
