@@ -49,7 +49,7 @@ try:
     print(f"{label}: rc={r.returncode} wall={wall:.3f}s rss={rss:.0f}MB startup={p['startup_s']*1e3:.1f}ms "
           f"generate={p['generate_s']*1e3:.3f}ms matmul_median={v['matmul']['median_s']*1e3:.3f}ms "
           f"({v['matmul_tflop_per_s']:.1f} TFLOP/s, GEMM-equiv {v.get('matmul_gemm_equivalent_tflop_per_s', 0):.1f}) reduce_median={v['reduce']['median_s']*1e3:.4f}ms "
-          f"verify={p['verify_s']*1e3:.3f}ms seed_time={p['seed_time_taken_s']:.4f}s process={p['process_s']:.3f}s "
+          f"verify={p['verify_s']*1e3:.3f}ms script_time={p['script_time_taken_s']:.4f}s process={p['process_s']:.3f}s "
           f"pass={v['verification']['passed']} sum_err={v['verification']['sum_rel_error']:.2e} elem_err={v['verification']['max_element_rel_error']:.2e}")
     steps = p.get("startup_steps_s") or {}
     if steps:

@@ -27,7 +27,7 @@ fn cpu_run_prints_the_seed_lines_and_a_verified_report() {
 #[test]
 fn json_output_is_the_record_with_every_phase() {
     let v = json_run(&["cpu", "96", "--seed", "7", "--reps", "4", "--warmup", "1"]);
-    assert_eq!(v["schema_version"], 1);
+    assert_eq!(v["schema_version"], 2);
     assert_eq!(v["config"]["n"], 96);
     assert_eq!(v["config"]["seed"], 7);
     assert_eq!(v["config"]["backend"], "cpu");
@@ -38,7 +38,7 @@ fn json_output_is_the_record_with_every_phase() {
         "startup_s",
         "generate_s",
         "verify_s",
-        "seed_time_taken_s",
+        "script_time_taken_s",
         "process_s",
     ] {
         assert!(v["phases"][phase].as_f64().unwrap() >= 0.0, "{phase}");

@@ -329,9 +329,9 @@ fn bad_input_exits_2_with_one_line() {
         p
     };
     let mut other_version: serde_json::Value = serde_json::from_str(&text).unwrap();
-    other_version["schema_version"] = 2.into();
+    other_version["schema_version"] = 99.into();
     let mut no_samples = other_version.clone();
-    no_samples["schema_version"] = 1.into();
+    no_samples["schema_version"] = matbench::record::SCHEMA_VERSION.into();
     no_samples["matmul"]["samples_s"] = serde_json::json!([]);
     let mut negative = no_samples.clone();
     negative["matmul"]["samples_s"] = serde_json::json!([0.001, -0.002]);
@@ -369,9 +369,9 @@ fn bad_input_exits_2_with_one_line() {
         (
             "other schema version",
             good.clone(),
-            file("v2.json", &other_version.to_string()),
+            file("v99.json", &other_version.to_string()),
             vec![],
-            "schema version 2",
+            "schema version 99",
         ),
         (
             "no samples",

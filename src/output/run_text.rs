@@ -77,7 +77,7 @@ pub fn render(r: &RunRecord) -> String {
     let _ = writeln!(
         out,
         "Time taken: {}",
-        script_timedelta(r.phases.seed_time_taken_s)
+        script_timedelta(r.phases.script_time_taken_s)
     );
     let _ = writeln!(out);
     header(&mut out, r);

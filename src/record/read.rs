@@ -49,22 +49,41 @@ pub fn read(path: &Path) -> Result<RunRecord, Error> {
     let bytes = read_bytes(path).map_err(bad)?;
     let value: serde_json::Value =
         serde_json::from_slice(&bytes).map_err(|e| bad(format!("not valid JSON ({e})")))?;
-    match value
+    let value = match value
         .get("schema_version")
         .and_then(serde_json::Value::as_u64)
     {
-        Some(v) if v == u64::from(SCHEMA_VERSION) => {}
+        Some(v) if v == u64::from(SCHEMA_VERSION) => value,
+        Some(1) => upgrade_from_1(value),
         Some(v) => {
             return Err(bad(format!(
-                "schema version {v}, this matbench reads version {SCHEMA_VERSION}"
+                "schema version {v}, this matbench reads versions 1 to {SCHEMA_VERSION}"
             )));
         }
         None => return Err(bad("not a matbench record (no schema_version)".into())),
-    }
+    };
     let record: RunRecord = serde_json::from_value(value)
         .map_err(|e| bad(format!("not a valid matbench record ({e})")))?;
     validate(&record).map_err(bad)?;
     Ok(record)
+}
+
+/// A schema-1 record as schema 2: `phases.seed_time_taken_s` (the script's time without the
+/// device's start-up) becomes `phases.script_time_taken_s`, start-up added, as schema 2
+/// measures it. Anything else is left for the decoder to judge.
+fn upgrade_from_1(mut value: serde_json::Value) -> serde_json::Value {
+    if let Some(phases) = value.get_mut("phases").and_then(|p| p.as_object_mut())
+        && let Some(old) = phases.remove("seed_time_taken_s")
+    {
+        let startup = phases.get("startup_s").and_then(|s| s.as_f64());
+        let script = match (old.as_f64(), startup) {
+            (Some(t), Some(s)) => serde_json::Value::from(t + s),
+            _ => old,
+        };
+        phases.insert("script_time_taken_s".into(), script);
+    }
+    value["schema_version"] = serde_json::Value::from(SCHEMA_VERSION);
+    value
 }
 
 /// What every reader may rely on in a record it was given, beyond its types: n ≥ 1, at least
@@ -223,7 +242,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("r.json");
         for (text, needle) in [
-            ("{\"schema_version\": 99}", "schema version 99"),
+            (
+                "{\"schema_version\": 99}",
+                "schema version 99, this matbench reads versions 1 to 2",
+            ),
             ("[1,2]", "no schema_version"),
             ("{\"schema_version\": 1}", "not a valid matbench record"),
             ("{\"schema_ver", "not valid JSON"),
@@ -259,6 +281,22 @@ mod tests {
         std::fs::copy(&one, &copy).unwrap();
         let twice = read_all(&[dir.path().to_path_buf(), copy.clone(), copy]).unwrap();
         assert_eq!(twice.len(), 1, "{twice:?}");
+    }
+
+    #[test]
+    fn a_schema_1_record_reads_with_the_start_up_in_the_scripts_time() {
+        let file = crate::record::fixtures::one_file();
+        let raw: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+        assert_eq!(
+            raw["schema_version"], 1,
+            "the reference records are schema 1"
+        );
+        let old = raw["phases"]["seed_time_taken_s"].as_f64().unwrap();
+        let startup = raw["phases"]["startup_s"].as_f64().unwrap();
+        let r = read(&file).unwrap();
+        assert_eq!(r.schema_version, SCHEMA_VERSION);
+        assert!((r.phases.script_time_taken_s - (old + startup)).abs() < 1e-15);
     }
 
     #[test]
