@@ -33,7 +33,7 @@ pub enum Command {
     Cpu(CpuArgs),
     /// List this machine's CPU and GPUs.
     Info(InfoArgs),
-    /// Compare runs: exit 0 no regression, 1 regression, 2 bad input.
+    /// Compare runs: exit 0 no regression, 1 regression, 2 bad input, 8 a failed verification.
     Compare(CompareArgs),
     /// Run a grid of sizes × devices × dtypes, saving each result as it finishes.
     Sweep(SweepArgs),
@@ -43,6 +43,18 @@ pub enum Command {
     Export(ExportArgs),
     /// Many hosts' results side by side, naming the machines slower than the fleet.
     Report(ReportArgs),
+    /// Print a shell completion script: `matbench completions bash > /etc/bash_completion.d/matbench`.
+    Completions(CompletionsArgs),
+    /// Print the man page (roff): `matbench manpage > matbench.1`.
+    Manpage,
+}
+
+/// `matbench completions`.
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
 }
 
 /// `matbench report`.

@@ -8,6 +8,7 @@ pub mod info;
 pub mod plot;
 pub mod report;
 pub mod run;
+pub mod shell;
 pub mod sweep;
 
 use crate::bench::RunContext;
@@ -26,5 +27,7 @@ pub fn dispatch(command: &Command, ctx: &RunContext, out: &mut Stdout) -> Result
         Command::Plot(args) => plot::run(args, out),
         Command::Report(args) => report::run(args, out),
         Command::Info(args) => info::run(args, out),
+        Command::Completions(args) => shell::completions(args, out),
+        Command::Manpage => shell::manpage(out),
     }
 }
