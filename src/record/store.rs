@@ -268,6 +268,18 @@ mod tests {
     }
 
     #[test]
+    fn every_reference_record_has_the_documented_name() {
+        let root = crate::record::fixtures::reference("");
+        for dir in std::fs::read_dir(root).unwrap() {
+            let dir = dir.unwrap().file_name().to_string_lossy().into_owned();
+            for (path, record) in crate::record::fixtures::records(&dir) {
+                let name = path.file_name().unwrap().to_string_lossy().into_owned();
+                assert_eq!(name, file_name(&record, &started(&record)), "{dir}");
+            }
+        }
+    }
+
+    #[test]
     fn a_results_dir_that_is_a_file_or_a_dangling_link_says_so() {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("plain");
