@@ -3,10 +3,11 @@
 # with --include-ignored, then the figures behind docs/performance.md, each next to its
 # reference measured in the same call (PyTorch/cuBLAS on the GPU, numpy/OpenBLAS on the CPU).
 #
-#   here:  ../shared/device-pack
-#   there: bash scripts/gpu-check.sh        (device tool: run with carry [".device"])
+#   on a development machine: build the release binary and test executables into .device/
+#   (docs/gpu-testing.md), copy .device/ and scripts/ over;
+#   on the GPU machine: bash scripts/gpu-check.sh
 #
-# Logs and the JSON records go to $OUT (the device tool brings them back).
+# Logs and the JSON records go to $OUT (default /tmp/matbench-out).
 set -uo pipefail
 OUT=${OUT:-/tmp/matbench-out}
 mkdir -p "$OUT/records"
