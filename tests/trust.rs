@@ -204,12 +204,14 @@ fn sigint_stops_a_run_with_130_and_leaves_no_temporary_file() {
     let exe = assert_cmd::cargo::cargo_bin("matbench");
     let mut child = Command::new(exe)
         .env("MATBENCH_RESULTS_DIR", results.path())
-        .args(["cpu", "64", "--reps", "auto", "--max-time", "600"])
+        // 100 000 repetitions at n = 512: 2.7·10¹³ FLOP, tens of seconds on the fastest CPU, so the signal
+        // always lands inside the run.
+        .args(["cpu", "512", "--reps", "100000", "--warmup", "0"])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    // Well into the repetitions (the first of which takes microseconds).
+    // Well into the repetitions (start-up and generation take milliseconds).
     std::thread::sleep(std::time::Duration::from_millis(1500));
     // The shell's own `kill` (a builtin), so no procps package is needed.
     let status = Command::new("sh")
