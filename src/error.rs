@@ -164,6 +164,9 @@ pub enum Error {
         reason: String,
         /// What to do about it, with its leading separator ("; pass …"), or empty.
         hint: String,
+        /// The operating system refused for lack of permission (the fix differs: `--user`
+        /// in a container, another directory elsewhere).
+        denied: bool,
     },
 
     /// `--check` failed; the message names the GPU, the figure and the rule.
@@ -220,7 +223,24 @@ impl Error {
             dir: dir.to_path_buf(),
             reason: reason.into(),
             hint: String::new(),
+            denied: false,
         }
+    }
+
+    /// A file could not be written in `dir` because of `e`.
+    pub fn save_io(what: &'static str, dir: &std::path::Path, e: &std::io::Error) -> Error {
+        Error::Save {
+            what,
+            dir: dir.to_path_buf(),
+            reason: e.to_string(),
+            hint: String::new(),
+            denied: e.kind() == std::io::ErrorKind::PermissionDenied,
+        }
+    }
+
+    /// Whether this is a save refused for lack of permission.
+    pub fn is_permission_denied(&self) -> bool {
+        matches!(self, Error::Save { denied: true, .. })
     }
 
     /// The same error with what to do about it, for a save error (the flags that choose where
@@ -228,12 +248,17 @@ impl Error {
     pub fn with_hint(self, to_do: &str) -> Error {
         match self {
             Error::Save {
-                what, dir, reason, ..
+                what,
+                dir,
+                reason,
+                denied,
+                ..
             } => Error::Save {
                 what,
                 dir,
                 reason,
                 hint: format!(" ({to_do})"),
+                denied,
             },
             other => other,
         }

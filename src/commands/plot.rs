@@ -185,7 +185,7 @@ pub fn charts(records: &[RunRecord]) -> Result<Vec<(String, String)>, Error> {
 /// Writes `charts(records)` into `dir` (created if needed), replacing older charts of the same
 /// name atomically; returns the paths written.
 pub fn write_charts(records: &[RunRecord], dir: &Path) -> Result<Vec<PathBuf>, Error> {
-    let fail = |e: std::io::Error| Error::save("the charts", dir, e.to_string());
+    let fail = |e: std::io::Error| Error::save_io("the charts", dir, &e);
     crate::record::store::prepare_dir(dir, "the charts")?;
     let mut written = Vec::new();
     for (name, svg) in charts(records)? {

@@ -14,6 +14,20 @@ use crate::record::RunRecord;
 /// What to do about a failed save, for `gpu` and `cpu`.
 const SAVE_HINT: &str = "the result was printed above; pass --results-dir DIR or --no-save";
 
+/// The same inside a container that may not write into its mounted results directory: the
+/// container's user (uid 10001) is not the directory's owner.
+const CONTAINER_SAVE_HINT: &str = "the result was printed above; the container's user cannot \
+    write into the mounted directory: start it with --user \"$(id -u):$(id -g)\", or pass --no-save";
+
+/// The hint for a problem after measuring.
+fn with_save_hint(problem: Error) -> Error {
+    if problem.is_permission_denied() && crate::host::in_container() {
+        problem.with_hint(CONTAINER_SAVE_HINT)
+    } else {
+        problem.with_hint(SAVE_HINT)
+    }
+}
+
 /// `matbench cpu N`.
 pub fn cpu(args: &CpuArgs, ctx: &RunContext, out: &mut Stdout) -> Result<Exit, Error> {
     let plan = plan::cpu_plan(args, crate::host::cpu_threads())?;
@@ -45,7 +59,7 @@ fn report(plan: &Plan, finished: Finished, out: &mut Stdout) -> Result<Exit, Err
     let exit = finished.exit();
     say_saved(plan.format, finished.saved.as_deref(), out)?;
     for problem in finished.problems {
-        output::error(&problem.with_hint(SAVE_HINT));
+        output::error(&with_save_hint(problem));
     }
     Ok(exit)
 }
@@ -99,7 +113,7 @@ fn gpus_at_once(
                 Error::VerificationFailed(line) => {
                     Error::VerificationFailed(format!("GPU {gpu}: {line}"))
                 }
-                other => other.with_hint(SAVE_HINT),
+                other => with_save_hint(other),
             };
             output::error(&problem);
         }

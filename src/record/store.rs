@@ -66,7 +66,7 @@ pub fn write_new(dir: &Path, name: &str, bytes: &[u8]) -> Result<PathBuf, Error>
 
 /// [`write_new`] into a directory that exists.
 fn write_in(dir: &Path, name: &str, bytes: &[u8]) -> Result<PathBuf, Error> {
-    let fail = |e: std::io::Error| Error::save("the record", dir, e.to_string());
+    let fail = |e: std::io::Error| Error::save_io("the record", dir, &e);
     let mut tmp = new_temp(dir, ".tmp").map_err(fail)?;
     tmp.write_all(bytes).map_err(fail)?;
     tmp.as_file().sync_all().map_err(fail)?;
@@ -124,7 +124,7 @@ pub fn prepare_dir(dir: &Path, what: &'static str) -> Result<(), Error> {
         }
         break;
     }
-    std::fs::create_dir_all(dir).map_err(|e| Error::save(what, dir, e.to_string()))?;
+    std::fs::create_dir_all(dir).map_err(|e| Error::save_io(what, dir, &e))?;
     recover_stale(dir);
     Ok(())
 }
