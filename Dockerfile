@@ -1,5 +1,14 @@
 # matbench in a container: `docker build -t bench .`, then `docker run --gpus all bench gpu 10000`.
+# For drivers older than R580 (CUDA 12.x): `docker build --build-arg CUDA_MAJOR=12 -t bench:cu12 .`
 #
+# CUDA_MAJOR chooses both the binary's cudarc feature (the .so.N names it loads) and the
+# runtime image that carries those libraries; tests/docker.rs checks the two agree.
+ARG CUDA_MAJOR=13
+
+# The runtime images, one per CUDA major; the last FROM picks one.
+FROM nvidia/cuda:13.0.0-runtime-ubuntu24.04 AS runtime-13
+FROM nvidia/cuda:12.8.1-runtime-ubuntu24.04 AS runtime-12
+
 # Build stage: a release binary, with the exact dependency versions of Cargo.lock.
 FROM rust:1.95-bookworm AS build
 WORKDIR /src
@@ -10,20 +19,21 @@ COPY benches ./benches
 # .git is not sent to the build: pass the commit for the records (docker build --build-arg MATBENCH_GIT_COMMIT=$(git rev-parse HEAD) ...).
 ARG MATBENCH_GIT_COMMIT=unknown
 ENV MATBENCH_GIT_COMMIT=${MATBENCH_GIT_COMMIT}
-RUN cargo build --release --locked --bin matbench
+ARG CUDA_MAJOR
+RUN cargo build --release --locked --bin matbench --no-default-features --features "cuda-${CUDA_MAJOR}"
 
-# Runtime stage. The CUDA major of this image must match the cudarc feature in Cargo.toml
-# (cuda-13000): it decides which libraries' .so.13 names matbench looks for (tests/docker.rs
-# checks the two agree). What matbench loads at run time, and where each comes from:
+# Runtime stage: runtime-13 or runtime-12 above. What matbench loads at run time, and where
+# each comes from (N is the CUDA major):
 #   libcuda.so.1                 the host's NVIDIA driver, mounted into the container by the
 #                                NVIDIA Container Toolkit when it starts with `--gpus all`
 #                                (without it, `matbench gpu` says so and exits 3);
-#   libcublas.so.13, libcublasLt.so.13
-#                                cuBLAS, package libcublas-13-0 of this runtime image;
-#   libnvrtc.so.13, libnvrtc-builtins.so.13.0
+#   libcublas.so.N, libcublasLt.so.N
+#                                cuBLAS, package libcublas-N-x of the runtime image;
+#   libnvrtc.so.N, libnvrtc-builtins.so.N.x
 #                                NVRTC, which compiles kernels/matbench.cu at start-up,
-#                                package cuda-nvrtc-13-0 of this runtime image.
-FROM nvidia/cuda:13.0.0-runtime-ubuntu24.04
+#                                package cuda-nvrtc-N-x of the runtime image.
+# hadolint ignore=DL3006
+FROM runtime-${CUDA_MAJOR}
 LABEL org.opencontainers.image.title="matbench" \
       org.opencontainers.image.description="GPU and CPU matrix-multiply benchmark (C = A·Aᵀ, Σ C), verified and recorded" \
       org.opencontainers.image.licenses="MIT OR Apache-2.0" \

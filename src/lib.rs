@@ -20,6 +20,13 @@
 // `unsafe` lives only at the FFI edge: the CUDA files that call the driver and cuBLAS, and the
 // one environment write matrixmultiply needs (`backend::cpu::set_matmul_threads`).
 
+#[cfg(all(feature = "cuda-12", feature = "cuda-13"))]
+compile_error!(
+    "choose one CUDA major: the default (cuda-13), or --no-default-features --features cuda-12"
+);
+#[cfg(not(any(feature = "cuda-12", feature = "cuda-13")))]
+compile_error!("choose a CUDA major: the default feature cuda-13, or --features cuda-12");
+
 pub mod backend;
 pub mod bench;
 pub mod cli;

@@ -5,6 +5,35 @@
 use crate::error::Error;
 use cudarc::driver::{result, sys};
 
+/// The CUDA major this build loads (`libcublas.so.N`, `libnvrtc.so.N`): the cudarc feature
+/// chosen by matbench's `cuda-13` (default) or `cuda-12` feature. A driver older than this
+/// major cannot run its libraries.
+pub const CUDA_MAJOR: u32 = if cfg!(feature = "cuda-12") { 12 } else { 13 };
+
+/// The oldest driver branch that runs CUDA `major` (NVIDIA's CUDA release notes).
+fn minimum_driver(major: u32) -> &'static str {
+    match major {
+        12 => "R525",
+        _ => "R580",
+    }
+}
+
+/// The one-line reason a driver supporting CUDA `driver_version` (as `cuDriverGetVersion`
+/// gives it, 12040 for 12.4) cannot run this build's CUDA `build_major` libraries; `None` when
+/// it can.
+pub fn driver_too_old(driver_version: i32, build_major: u32) -> Option<String> {
+    let driver_major = u32::try_from(driver_version / 1000).unwrap_or(0);
+    (driver_major < build_major).then(|| {
+        format!(
+            "the NVIDIA driver supports CUDA {}, older than the CUDA {build_major} libraries this \
+             matbench loads (libcublas.so.{build_major}): update the driver to {} or newer, or use \
+             matbench's CUDA {driver_major} build (README, \"Older drivers\")",
+            format_cuda_version(driver_version),
+            minimum_driver(build_major)
+        )
+    })
+}
+
 /// Libraries loaded by [`preload`] stay loaded for the life of the process, so cudarc's own
 /// `dlopen` of the same name later is only a reference count.
 static KEEP: std::sync::Mutex<Vec<libloading::Library>> = std::sync::Mutex::new(Vec::new());
@@ -42,7 +71,7 @@ pub fn check_cublas() -> Result<(), Error> {
     } else {
         Err(Error::NoDevice(missing_library(
             "cuBLAS",
-            "libcublas.so.13",
+            &format!("libcublas.so.{CUDA_MAJOR}"),
         )))
     }
 }
@@ -52,7 +81,10 @@ pub fn check_nvrtc() -> Result<(), Error> {
     if preload("nvrtc") {
         Ok(())
     } else {
-        Err(Error::NoDevice(missing_library("NVRTC", "libnvrtc.so.13")))
+        Err(Error::NoDevice(missing_library(
+            "NVRTC",
+            &format!("libnvrtc.so.{CUDA_MAJOR}"),
+        )))
     }
 }
 
@@ -73,7 +105,7 @@ fn no_driver_message() -> String {
 
 fn missing_library(what: &str, file: &str) -> String {
     format!(
-        "the NVIDIA driver is present but {what} is not ({file} could not be loaded): install the CUDA 13 libraries, put them on LD_LIBRARY_PATH, or use the Docker image"
+        "the NVIDIA driver is present but {what} is not ({file} could not be loaded): install the CUDA {CUDA_MAJOR} libraries, put them on LD_LIBRARY_PATH, or use the Docker image"
     )
 }
 
@@ -95,9 +127,18 @@ pub fn device_count() -> Result<usize, Error> {
                 let hint = if crate::host::in_container() { " (inside a container: start it with `--gpus all`)" } else { "" };
                 Error::NoDevice(format!("the NVIDIA driver sees no GPU{hint}"))
             }
-            _ => Error::NoDevice(format!("the NVIDIA driver could not start ({name}): is the driver installed and recent enough for CUDA 13?")),
+            _ => Error::NoDevice(format!("the NVIDIA driver could not start ({name}): is the driver installed and recent enough for CUDA {CUDA_MAJOR}?")),
         }
     })?;
+    let mut version = 0;
+    // SAFETY: writes one int; the driver library was checked present and initialised.
+    if unsafe { sys::cuDriverGetVersion(&mut version) }
+        .result()
+        .is_ok()
+        && let Some(why) = driver_too_old(version, CUDA_MAJOR)
+    {
+        return Err(Error::NoDevice(why));
+    }
     let count = result::device::get_count().map_err(|e| {
         Error::NoDevice(format!("counting GPUs failed ({})", driver_error_name(&e)))
     })?;
@@ -150,6 +191,24 @@ pub fn format_uuid(bytes: &[u8; 16]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_driver_too_old_for_the_libraries_is_named_with_both_versions() {
+        assert_eq!(driver_too_old(13000, 13), None);
+        assert_eq!(driver_too_old(13020, 13), None);
+        assert_eq!(driver_too_old(12080, 12), None);
+        let why = driver_too_old(12040, 13).unwrap();
+        assert!(
+            why.contains("CUDA 12.4") && why.contains("CUDA 13 libraries"),
+            "{why}"
+        );
+        assert!(
+            why.contains("R580") && why.contains("CUDA 12 build"),
+            "{why}"
+        );
+        let why = driver_too_old(11080, 12).unwrap();
+        assert!(why.contains("CUDA 11.8") && why.contains("R525"), "{why}");
+    }
 
     #[test]
     fn version_and_uuid_formats() {
