@@ -39,8 +39,10 @@ fi
 
 podman=(podman --runtime runc)
 limits=(--ulimit nofile=1024:1024 --ulimit nproc=4096:4096)
-builder=docker.io/library/rust:1.95-bookworm
-runtime=docker.io/nvidia/cuda:13.0.0-runtime-ubuntu24.04
+# The base images, read from the Dockerfile's FROM lines (the build stage and one runtime
+# image per CUDA major).
+builder=docker.io/library/$(awk '/^FROM .* AS build$/ {print $2}' Dockerfile)
+runtimes=$(awk '/^FROM nvidia\/cuda:/ {print "docker.io/" $2}' Dockerfile)
 image=localhost/matbench-check:latest
 
 # The distribution mirror this machine already uses (never a host name written here).
@@ -75,23 +77,29 @@ stand_in_builder() {
   rm -rf "$root"
 }
 
+# One Debian root file system stands in for every runtime image (the first made is tagged again).
 stand_in_runtime() {
-  local root
+  local root made
+  made=$(for r in $runtimes; do "${podman[@]}" image exists "$r" && echo "$r"; done | head -n1)
+  if [ -n "$made" ]; then
+    "${podman[@]}" tag "$made" "$1"
+    return
+  fi
   root=$(mktemp -d /var/tmp/matbench-runtime.XXXXXX)
   rootfs "$root"
   tar -C "$root" -c . | "${podman[@]}" import \
-    --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' - "$runtime" >/dev/null
+    --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' - "$1" >/dev/null
   rm -rf "$root"
 }
 
 t0=$SECONDS
-for base in "$builder" "$runtime"; do
+for base in "$builder" $runtimes; do
   if "${podman[@]}" image exists "$base"; then continue; fi
   if timeout 60 "${podman[@]}" pull -q "$base" >/dev/null 2>&1; then
     echo "image-check: pulled $base"
   else
     echo "image-check: no registry reachable: making a local stand-in for $base"
-    if [ "$base" = "$builder" ]; then stand_in_builder; else stand_in_runtime; fi
+    if [ "$base" = "$builder" ]; then stand_in_builder; else stand_in_runtime "$base"; fi
   fi
 done
 echo "image-check: base images ready in $((SECONDS - t0)) s"
