@@ -20,7 +20,13 @@ COPY benches ./benches
 ARG MATBENCH_GIT_COMMIT=unknown
 ENV MATBENCH_GIT_COMMIT=${MATBENCH_GIT_COMMIT}
 ARG CUDA_MAJOR
-RUN cargo build --release --locked --bin matbench --no-default-features --features "cuda-${CUDA_MAJOR}"
+# The crate registry and the target directory are build caches (BuildKit, buildah): a rebuild
+# downloads nothing and compiles only matbench. The cache is not in the image, so the binary
+# is copied out in the same step.
+RUN --mount=type=cache,target=/usr/local/cargo/registry \
+    --mount=type=cache,target=/src/target \
+    cargo build --release --locked --bin matbench --no-default-features --features "cuda-${CUDA_MAJOR}" \
+    && cp target/release/matbench /usr/local/bin/matbench
 
 # Runtime stage: runtime-13 or runtime-12 above. What matbench loads at run time, and where
 # each comes from (N is the CUDA major):
@@ -41,7 +47,7 @@ LABEL org.opencontainers.image.title="matbench" \
 RUN useradd --create-home --uid 10001 --shell /usr/sbin/nologin matbench \
     && mkdir /results \
     && chown matbench:matbench /results
-COPY --from=build /src/target/release/matbench /usr/local/bin/matbench
+COPY --from=build /usr/local/bin/matbench /usr/local/bin/matbench
 ENV MATBENCH_RESULTS_DIR=/results
 VOLUME ["/results"]
 USER 10001:10001
