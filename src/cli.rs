@@ -34,6 +34,7 @@ pub enum Command {
     /// List this machine's CPU and GPUs.
     Info(InfoArgs),
     /// Compare runs: exit 0 no regression, 1 regression, 2 bad input, 8 a failed verification.
+    #[command(long_about = COMPARE_METHOD)]
     Compare(CompareArgs),
     /// Run a grid of sizes × devices × dtypes, saving each result as it finishes.
     Sweep(SweepArgs),
@@ -73,6 +74,21 @@ pub struct ReportArgs {
     #[arg(long)]
     pub check: bool,
 }
+
+/// How `compare` decides, for `matbench compare --help`.
+pub const COMPARE_METHOD: &str = "Compare a baseline with a candidate: verdicts a CI job can trust.
+
+Runs are matched by the benchmark key (backend, device model, dtype, op, n); several runs of one \
+key on one side are pooled. For each key on both sides, a bootstrap (2000 resamples, fixed seed: \
+the same files always give the same answer) gives the 95% interval of the ratio of median matmul \
+times, candidate / baseline. With t = --threshold: slower if the interval lies entirely above \
+1 + t, faster if entirely below 1 - t, same if entirely inside [1 - t, 1 + t], unclear \
+otherwise. What is not in the key (CPU engine and threads, warm-up, cuBLAS and driver) is noted \
+when it differs. A run that failed verification is never pooled or given a verdict: it is \
+listed, and compare exits 8.
+
+Exit codes: 0 no regression, 1 a regression (or unclear with --fail-on-unclear), 2 bad input, \
+8 a run failed verification.";
 
 /// `matbench compare`.
 #[derive(Debug, Args)]

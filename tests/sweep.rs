@@ -149,6 +149,8 @@ fn sweep_with_an_unusable_gpu_stops_before_running_anything() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(3));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("pass --devices cpu"), "{err}");
     assert!(json_files(results.path()).is_empty());
 }
 

@@ -143,6 +143,16 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_help_states_the_method_this_code_uses() {
+        let help = crate::cli::COMPARE_METHOD;
+        assert!(help.contains(&format!("{} resamples", bootstrap::RESAMPLES)));
+        assert!(help.contains(&format!("{:.0}% interval", bootstrap::CONFIDENCE_PERCENT)));
+        for code in [0, 1, 2, 8] {
+            assert!(help.contains(&format!("{code} ")), "exit {code}");
+        }
+    }
+
+    #[test]
     fn threshold_must_be_a_finite_percentage_below_100() {
         for ok in [0.0, 5.0, 99.9] {
             assert_eq!(check_threshold(ok).unwrap(), ok);
