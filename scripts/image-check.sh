@@ -123,6 +123,7 @@ out=$(run "$image" cpu 2000 --no-save) || fail "cpu 2000 exited $?"
 grep -q "^Shape: (2000, 2000) Device: /cpu:0$" <<<"$out" || fail "cpu 2000 printed no Shape line"
 grep -q "^Time taken: " <<<"$out" || fail "cpu 2000 printed no Time taken line"
 grep -q "verify    PASS" <<<"$out" || fail "cpu 2000 did not pass verification"
+grep -q "cblas_sgemm" <<<"$out" || fail "cpu 2000 did not run on the image's OpenBLAS"
 set +e
 err=$(run "$image" gpu 10000 2>&1 >/dev/null); code=$?
 set -e
@@ -149,4 +150,4 @@ set -e
 [ "$code" = 6 ] || fail "a root-owned mount gave exit $code, not 6"
 grep -q -- "--user" <<<"$err" || fail "the error does not name --user: $err"
 
-echo "image-check: passed (--help, info, cpu 2000 PASS, gpu 10000 exit 3, uid 10001, --user record, root-owned mount)"
+echo "image-check: passed (--help, info, cpu 2000 PASS on OpenBLAS, gpu 10000 exit 3, uid 10001, --user record, root-owned mount)"

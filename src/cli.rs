@@ -163,9 +163,13 @@ pub struct SweepArgs {
     /// CPU threads (default: every logical CPU).
     #[arg(long, value_name = "COUNT")]
     pub threads: Option<usize>,
-    /// CPU GEMM library.
-    #[arg(long, value_enum, default_value_t = CpuEngine::Faer)]
+    /// CPU GEMM library: the machine's BLAS if found, else faer (auto); or one named.
+    #[arg(long, value_enum, default_value_t = CpuEngine::Auto)]
     pub cpu_engine: CpuEngine,
+    /// The CBLAS library for --cpu-engine auto|blas (a path or a file name the loader finds),
+    /// instead of searching MKL, OpenBLAS and BLIS by their usual names.
+    #[arg(long, env = "MATBENCH_BLAS_LIB", value_name = "PATH")]
+    pub blas_lib: Option<PathBuf>,
     /// CUDA ordinal of the GPU.
     #[arg(long, default_value_t = 0, value_name = "INDEX")]
     pub gpu: usize,
@@ -295,9 +299,14 @@ pub struct CpuArgs {
     #[arg(long, value_name = "COUNT")]
     pub threads: Option<usize>,
 
-    /// GEMM library.
-    #[arg(long, value_enum, default_value_t = CpuEngine::Faer)]
+    /// GEMM library: the machine's BLAS if found, else faer (auto); or one named.
+    #[arg(long, value_enum, default_value_t = CpuEngine::Auto)]
     pub cpu_engine: CpuEngine,
+
+    /// The CBLAS library for --cpu-engine auto|blas (a path or a file name the loader finds),
+    /// instead of searching MKL, OpenBLAS and BLIS by their usual names.
+    #[arg(long, env = "MATBENCH_BLAS_LIB", value_name = "PATH")]
+    pub blas_lib: Option<PathBuf>,
 }
 
 /// `matbench info`.

@@ -3,10 +3,11 @@
 //! The first signal only raises a flag. The run loop checks it after every repetition
 //! ([`check`]), so a run stops between two repetitions, records already finished stay, and a
 //! record being saved is completed first (saving never checks the flag). The process then
-//! exits with the conventional code (130 for SIGINT, 143 for SIGTERM; `error::Exit`). A second
-//! signal of either kind ends the process at once with that code, for a repetition that would
-//! take too long to wait for; a temporary record it leaves behind is recovered or removed by the
-//! next save into that directory (`record::store`).
+//! exits with the conventional code (130 for SIGINT, 143 for SIGTERM; `error::Exit`). A
+//! repetition that does not end within [`GRACE`] of the signal (a long GEMM, a library that
+//! hangs) does not hold the process: it then exits with that code all the same, and so does a
+//! second signal, at once. A temporary record left behind is recovered or removed by the next
+//! save into that directory (`record::store`).
 //!
 //! Uses signal-hook, whose handlers only store to atomics: nothing here runs in signal context.
 
@@ -30,8 +31,9 @@ fn flags() -> &'static Flags {
     })
 }
 
-/// Installs the handlers. Call once, first thing in `main`.
-pub fn install() -> Result<(), Error> {
+/// Installs the handlers. Call once, first thing in `main`; `report` prints the error line
+/// when the grace runs out (the caller's one error printer).
+pub fn install(report: fn(&Error)) -> Result<(), Error> {
     let f = flags();
     for (signal, code) in [(SIGINT, 130), (SIGTERM, 143)] {
         let fail =

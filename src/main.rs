@@ -26,7 +26,7 @@ fn main() -> ExitCode {
             .unwrap_or_default();
         output::internal_error(&format!("{msg}{at}"));
     }));
-    if let Err(e) = matbench::interrupt::install() {
+    if let Err(e) = matbench::interrupt::install(output::error) {
         output::error(&e);
         return e.exit().into();
     }

@@ -244,6 +244,7 @@ pub fn cpu_plan(args: &CpuArgs, cpu_threads: usize) -> Result<Plan, Error> {
         DeviceSelection::Cpu {
             threads,
             engine: args.cpu_engine,
+            blas_lib: args.blas_lib.clone(),
         },
         c,
     ))
@@ -282,7 +283,8 @@ mod tests {
             c.job.selection,
             DeviceSelection::Cpu {
                 threads: 8,
-                engine: crate::model::vocab::CpuEngine::Faer
+                engine: crate::model::vocab::CpuEngine::Auto,
+                blas_lib: None,
             }
         );
         assert_eq!((c.job.seed, c.job.warmup, c.results_dir), (9, 0, None));

@@ -44,7 +44,12 @@ fn json_output_is_the_record_with_every_phase() {
         assert!(v["phases"][phase].as_f64().unwrap() >= 0.0, "{phase}");
     }
     assert!(v["matmul_tflop_per_s"].as_f64().unwrap() > 0.0);
-    assert!(v["math_mode"].as_str().unwrap().contains("faer"));
+    // The math mode names the library of the engine that ran (auto: the machine's BLAS or faer).
+    let call = match v["config"]["cpu_engine"].as_str().unwrap() {
+        "blas" => "cblas_sgemm",
+        _ => "faer",
+    };
+    assert!(v["math_mode"].as_str().unwrap().contains(call), "{v}");
     assert!(!v["git_commit"].as_str().unwrap().is_empty());
 }
 
@@ -303,4 +308,60 @@ fn syrk_computes_one_triangle_and_reports_both_rates() {
         assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
         assert!(err.contains(needle) && err.lines().count() == 1, "{err}");
     }
+}
+
+/// `--cpu-engine blas` on the machine's CBLAS (CI installs the distribution's OpenBLAS and sets
+/// `MATBENCH_REQUIRE_BLAS=1`), and `auto` choosing it and saying why; a library that is not
+/// a CBLAS is refused with exit 3.
+#[test]
+fn the_blas_engine_runs_the_machines_library_and_auto_says_why() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = matbench(dir.path())
+        .args(["cpu", "96", "--reps", "2", "--no-save", "--format", "json"])
+        .args(["--cpu-engine", "blas"])
+        .output()
+        .unwrap();
+    if out.status.code() == Some(3) && std::env::var_os("MATBENCH_REQUIRE_BLAS").is_none() {
+        common::skip(
+            "the_blas_engine_runs_the_machines_library_and_auto_says_why",
+            &String::from_utf8_lossy(&out.stderr),
+        );
+        return;
+    }
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    common::assert_meets_the_schema(&v);
+    assert_eq!(v["config"]["cpu_engine"], "blas");
+    assert_eq!(v["verification"]["passed"], true);
+    assert!(
+        v["math_mode"].as_str().unwrap().contains("cblas_sgemm"),
+        "{v}"
+    );
+    assert!(
+        v["device"]["blas_library"]
+            .as_str()
+            .unwrap()
+            .contains("threads")
+    );
+    let auto = common::json_run_in_temp(&["cpu", "96", "--reps", "2"]).0;
+    assert_eq!(auto["config"]["cpu_engine"], "blas");
+    assert!(
+        auto["device"]["engine_choice"]
+            .as_str()
+            .unwrap()
+            .starts_with("auto: the machine's BLAS"),
+        "{auto}"
+    );
+    let out = matbench(dir.path())
+        .args(["cpu", "96", "--no-save", "--blas-lib", "libm.so.6"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("not a CBLAS library"), "{err}");
 }

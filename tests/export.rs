@@ -12,7 +12,20 @@ use std::sync::OnceLock;
 fn real() -> &'static (Value, Value) {
     static REAL: OnceLock<(Value, Value)> = OnceLock::new();
     REAL.get_or_init(|| {
-        let run = |n: &str| common::json_run_in_temp(&["cpu", n, "--reps", "4", "--warmup", "1"]).0;
+        // faer, named: the setup in the names the tests look for is faer's.
+        let run = |n: &str| {
+            common::json_run_in_temp(&[
+                "cpu",
+                n,
+                "--reps",
+                "4",
+                "--warmup",
+                "1",
+                "--cpu-engine",
+                "faer",
+            ])
+            .0
+        };
         (run("64"), run("96"))
     })
 }

@@ -95,6 +95,7 @@ fn gpu_and_cpu_agree_on_the_same_seed() {
                 DeviceSelection::Cpu {
                     threads: 4,
                     engine: CpuEngine::Faer,
+                    blas_lib: None,
                 },
                 n,
                 dtype,
@@ -358,6 +359,7 @@ fn gpu_syrk_matches_the_cpu_and_passes_verification() {
             DeviceSelection::Cpu {
                 threads: 4,
                 engine: CpuEngine::Faer,
+                blas_lib: None,
             },
             n,
             dtype,

@@ -322,7 +322,7 @@ fn an_address_space_limit_gives_does_not_fit_not_an_abort() {
     let out = Command::new("sh")
         .arg("-c")
         .arg(format!(
-            "ulimit -v 700000 && exec '{}' cpu 64 --threads 2 --reps 1 --no-save",
+            "ulimit -v 700000 && exec '{}' cpu 64 --threads 2 --reps 1 --no-save --cpu-engine faer",
             exe.display()
         ))
         .env("MATBENCH_RESULTS_DIR", results.path())
@@ -332,6 +332,32 @@ fn an_address_space_limit_gives_does_not_fit_not_an_abort() {
     assert_eq!(out.status.code(), code(Exit::OutOfMemory), "{err}");
     assert_eq!(err.lines().count(), 1, "{err}");
     assert!(err.contains("ulimit -v"), "{err}");
+}
+
+/// The same for the machine's BLAS, which maps its buffers at its first call and, short of
+/// address space, spins instead of failing (OpenBLAS): refused with exit 4 first.
+#[cfg(target_os = "linux")]
+#[test]
+fn an_address_space_limit_refuses_a_blas_run_before_it_can_hang() {
+    let exe = assert_cmd::cargo::cargo_bin("matbench");
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "ulimit -v 450000 && exec '{}' cpu 64 --threads 1 --reps 1 --no-save --cpu-engine blas",
+            exe.display()
+        ))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    if out.status.code() == Some(3) && std::env::var_os("MATBENCH_REQUIRE_BLAS").is_none() {
+        common::skip(
+            "an_address_space_limit_refuses_a_blas_run_before_it_can_hang",
+            &err,
+        );
+        return;
+    }
+    assert_eq!(out.status.code(), code(Exit::OutOfMemory), "{err}");
+    assert!(err.contains("GEMM library's workspace"), "{err}");
 }
 
 /// A FIFO or a device named as a record is refused at once (exit 2), never read or waited on;

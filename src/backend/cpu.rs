@@ -6,6 +6,7 @@
 //! before any thread starts) and capped
 //! at 4 by the crate.
 
+use crate::backend::blas::{BlasElement, Cblas};
 use crate::backend::{Backend, HostMatrix, Iteration, format_byte, matrices_byte};
 use crate::error::Error;
 use crate::model::Second;
@@ -30,6 +31,11 @@ pub fn set_matmul_threads(threads: usize) {
 /// thread-local workspace, whatever n is; seen as "memory allocation of 545259520 bytes
 /// failed" under `ulimit -v`).
 pub const FAER_GEMM_WORKSPACE_BYTE: u64 = 545_259_520;
+
+/// Address space a CBLAS maps for its buffers by its first call (OpenBLAS 0.3.21 was seen to
+/// grow the process by about 380 MiB at its first GEMM, and under a tighter `ulimit -v` it
+/// spins instead of failing): reserved, with room to spare, before the first call.
+pub const BLAS_WORKSPACE_BYTE: u64 = 512 << 20;
 
 /// Address space kept free beyond the matrices and the workspace: thread stacks, the
 /// allocator's arenas, the libraries mapped later.
@@ -76,7 +82,7 @@ fn check_fits(
             "{what}{}; the address-space limit (ulimit -v) leaves {}: raise it, lower --threads, or use --cpu-engine matrixmultiply",
             if workspace > 0 {
                 format!(
-                    " plus {} of address space for faer's GEMM workspace",
+                    " plus {} of address space for the GEMM library's workspace",
                     format_byte(workspace)
                 )
             } else {
@@ -101,6 +107,8 @@ pub struct CpuBackend {
     state: Option<Matrices>,
     /// Whether the GEMM has run on this pool (its per-thread workspace is then mapped).
     gemm_ran: bool,
+    /// The machine's CBLAS, when the engine is `blas`.
+    blas: Option<Cblas>,
 }
 
 enum Matrices {
@@ -120,7 +128,7 @@ struct State<T> {
 
 /// What the CPU paths need of an element type.
 trait Element:
-    Uniform + faer::traits::ComplexField + ndarray::LinalgScalar + Into<f64> + Default
+    Uniform + faer::traits::ComplexField + ndarray::LinalgScalar + BlasElement + Into<f64> + Default
 {
     const ONE: Self;
 }
@@ -133,9 +141,51 @@ impl Element for f64 {
     const ONE: f64 = 1.0;
 }
 
+/// `engine` resolved: `auto` becomes `blas` when a CBLAS loads, `faer` otherwise; `blas`
+/// fails with the loader's reason. Returns the engine, the library, and why (for `auto`).
+fn resolve(
+    engine: CpuEngine,
+    blas_lib: Option<&std::path::Path>,
+    threads: usize,
+) -> Result<(CpuEngine, Option<Cblas>, Option<String>), Error> {
+    match engine {
+        CpuEngine::Blas => Ok((
+            CpuEngine::Blas,
+            Some(crate::backend::blas::load(blas_lib, threads)?),
+            None,
+        )),
+        CpuEngine::Auto => match crate::backend::blas::load(blas_lib, threads) {
+            Ok(blas) => {
+                let why = format!("auto: the machine's BLAS, {}", blas.description);
+                Ok((CpuEngine::Blas, Some(blas), Some(why)))
+            }
+            // A library the user named must work; a search that finds none falls back.
+            Err(e) if blas_lib.is_some() => Err(e),
+            Err(e) => Ok((
+                CpuEngine::Faer,
+                None,
+                Some(format!("auto: faer, since {e}")),
+            )),
+        },
+        other => Ok((other, None, None)),
+    }
+}
+
 impl CpuBackend {
-    /// A backend with a pool of `threads` workers using `engine` for the GEMM.
+    /// A backend with a pool of `threads` workers using `engine` (not `auto` or `blas`, which
+    /// need [`CpuBackend::with_blas`]) for the GEMM.
     pub fn new(threads: usize, engine: CpuEngine) -> Result<CpuBackend, Error> {
+        CpuBackend::with_blas(threads, engine, None)
+    }
+
+    /// A backend with a pool of `threads` workers; `engine` `auto` or `blas` loads the CBLAS
+    /// named by `blas_lib`, or the first of the usual libraries found.
+    pub fn with_blas(
+        threads: usize,
+        engine: CpuEngine,
+        blas_lib: Option<&std::path::Path>,
+    ) -> Result<CpuBackend, Error> {
+        let (engine, blas, engine_choice) = resolve(engine, blas_lib, threads)?;
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(threads)
             .thread_name(|i| format!("matbench-cpu-{i}"))
@@ -155,6 +205,10 @@ impl CpuBackend {
             cublas_version: None,
             nvrtc_version: None,
             threads: Some(effective_threads(threads, engine)),
+            blas_library: blas
+                .as_ref()
+                .map(|b| format!("{}; threads: {}", b.description, b.threading)),
+            engine_choice,
         };
         Ok(CpuBackend {
             pool,
@@ -164,6 +218,7 @@ impl CpuBackend {
             device,
             state: None,
             gemm_ran: false,
+            blas,
         })
     }
 
@@ -177,8 +232,8 @@ impl CpuBackend {
 /// Threads the engine really uses: matrixmultiply stops at 4.
 fn effective_threads(threads: usize, engine: CpuEngine) -> usize {
     match engine {
-        CpuEngine::Faer => threads,
         CpuEngine::Matrixmultiply => threads.min(4),
+        _ => threads,
     }
 }
 
@@ -203,8 +258,15 @@ fn generate<T: Element>(s: &mut State<T>, seed: u64) {
         .for_each(|(i, part)| T::fill(seed, (i * chunk.max(4)) as u64, part));
 }
 
-fn matmul<T: Element>(s: &mut State<T>, engine: CpuEngine, threads: usize) {
+fn matmul<T: Element>(s: &mut State<T>, engine: CpuEngine, threads: usize, blas: Option<&Cblas>) {
     let n = s.n;
+    if let Some(blas) = blas.filter(|_| engine == CpuEngine::Blas) {
+        match s.op {
+            MatOp::Gemm => T::gemm(blas, n, &s.a, &mut s.c),
+            MatOp::Syrk => T::syrk(blas, n, &s.a, &mut s.c),
+        }
+        return;
+    }
     if s.op == MatOp::Syrk {
         // The upper triangle of C (j ≥ i), as cuBLAS's SYRK fills it on the GPU: half the work.
         let a = faer::MatRef::from_row_major_slice(&s.a, n, n);
@@ -224,7 +286,19 @@ fn matmul<T: Element>(s: &mut State<T>, engine: CpuEngine, threads: usize) {
         return;
     }
     match engine {
-        CpuEngine::Faer => {
+        CpuEngine::Matrixmultiply => {
+            // Shapes are (n, n) over slices of exactly n·n elements: from_shape cannot fail.
+            let (Ok(a), Ok(mut c)) = (
+                ndarray::ArrayView2::from_shape((n, n), &s.a),
+                ndarray::ArrayViewMut2::from_shape((n, n), &mut s.c),
+            ) else {
+                return;
+            };
+            ndarray::linalg::general_mat_mul(T::ONE, &a, &a.t(), T::default(), &mut c);
+        }
+        // faer, and the resolved engines' fallback (`auto` and `blas` never reach here
+        // without a library: they resolve when the backend opens).
+        _ => {
             let a = faer::MatRef::from_row_major_slice(&s.a, n, n);
             let c = faer::MatMut::from_row_major_slice_mut(&mut s.c, n, n);
             faer::linalg::matmul::matmul(
@@ -235,16 +309,6 @@ fn matmul<T: Element>(s: &mut State<T>, engine: CpuEngine, threads: usize) {
                 T::ONE,
                 faer::Par::rayon(threads),
             );
-        }
-        CpuEngine::Matrixmultiply => {
-            // Shapes are (n, n) over slices of exactly n·n elements: from_shape cannot fail.
-            let (Ok(a), Ok(mut c)) = (
-                ndarray::ArrayView2::from_shape((n, n), &s.a),
-                ndarray::ArrayViewMut2::from_shape((n, n), &mut s.c),
-            ) else {
-                return;
-            };
-            ndarray::linalg::general_mat_mul(T::ONE, &a, &a.t(), T::default(), &mut c);
         }
     }
 }
@@ -344,7 +408,7 @@ impl Backend for CpuBackend {
     fn set_op(&mut self, op: MatOp) -> Result<(), Error> {
         if op == MatOp::Syrk && self.engine == CpuEngine::Matrixmultiply {
             return Err(Error::InvalidArgument(
-                "--op syrk needs --cpu-engine faer (matrixmultiply has no triangular product)"
+                "--op syrk needs --cpu-engine faer or blas (matrixmultiply has no triangular product)"
                     .into(),
             ));
         }
@@ -353,15 +417,30 @@ impl Backend for CpuBackend {
     }
 
     fn math_mode(&self, dtype: DType) -> String {
+        if let Some(blas) = &self.blas {
+            let p = if dtype == DType::F64 { "d" } else { "s" };
+            let call = match self.op {
+                MatOp::Gemm => format!("cblas_{p}gemm (row-major, A·Aᵀ by the transpose flag)"),
+                MatOp::Syrk => format!("cblas_{p}syrk (SYRK, upper triangle)"),
+            };
+            return format!(
+                "{dtype}: {call} of {}, threads: {}; IEEE {dtype} arithmetic, sum accumulated in f64",
+                blas.description, blas.threading
+            );
+        }
         let (call, bits) = match self.engine {
-            CpuEngine::Faer if self.op == MatOp::Syrk => (
+            CpuEngine::Matrixmultiply => ("ndarray general_mat_mul (matrixmultiply)", "SIMD"),
+            _ if self.op == MatOp::Syrk => (
                 "faer::linalg::matmul::triangular::matmul (SYRK, upper triangle)",
                 "SIMD FMA",
             ),
-            CpuEngine::Faer => ("faer::linalg::matmul::matmul", "SIMD FMA"),
-            CpuEngine::Matrixmultiply => ("ndarray general_mat_mul (matrixmultiply)", "SIMD"),
+            _ => ("faer::linalg::matmul::matmul", "SIMD FMA"),
         };
         format!("{dtype}: {call}, IEEE {dtype} arithmetic ({bits}), sum accumulated in f64")
+    }
+
+    fn cpu_engine(&self) -> Option<CpuEngine> {
+        Some(self.engine)
     }
 
     fn prepare(&mut self, n: usize, dtype: DType) -> Result<(), Error> {
@@ -371,10 +450,11 @@ impl Backend for CpuBackend {
             .ok_or_else(|| Error::OutOfMemory(format!("n = {n} is too large to address")))?;
         // faer's GEMM maps a fixed workspace per thread on its first call; an allocation that
         // fails inside it aborts the process, so it is counted here, before anything runs.
-        let workspace = if self.engine == CpuEngine::Faer && !self.gemm_ran {
-            FAER_GEMM_WORKSPACE_BYTE * self.threads as u64
-        } else {
-            0
+        let workspace = match self.engine {
+            _ if self.gemm_ran => 0,
+            CpuEngine::Faer => FAER_GEMM_WORKSPACE_BYTE * self.threads as u64,
+            CpuEngine::Blas => BLAS_WORKSPACE_BYTE,
+            _ => 0,
         };
         check_fits(
             n,
@@ -426,6 +506,7 @@ impl Backend for CpuBackend {
     fn iterate(&mut self) -> Result<Iteration, Error> {
         let (engine, threads) = (self.engine, self.threads);
         let pool = &self.pool;
+        let blas = self.blas.as_ref();
         let state = self
             .state
             .as_mut()
@@ -434,8 +515,8 @@ impl Backend for CpuBackend {
         pool.install(|| {
             let start = Instant::now();
             match state {
-                Matrices::F32(s) => matmul(s, engine, threads),
-                Matrices::F64(s) => matmul(s, engine, threads),
+                Matrices::F32(s) => matmul(s, engine, threads, blas),
+                Matrices::F64(s) => matmul(s, engine, threads, blas),
             }
             let matmul_s = start.elapsed().as_secs_f64();
             let start = Instant::now();

@@ -49,6 +49,8 @@ impl FakeBackend {
                 cublas_version: None,
                 nvrtc_version: None,
                 threads: Some(1),
+                blas_library: None,
+                engine_choice: None,
             },
             times_s: times_s.to_vec(),
             corrupt_from: None,

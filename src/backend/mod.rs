@@ -7,6 +7,9 @@
 //! written once against [`Backend`]. What a device offers beyond the job (telemetry, its
 //! clock) it offers through the trait too, so the run loop never asks which backend it has.
 
+// The FFI edge: CBLAS calls into a library loaded at run time.
+#[allow(unsafe_code)]
+pub mod blas;
 pub mod cpu;
 // The FFI edge: driver, cuBLAS and NVRTC calls (its pure files deny `unsafe` again).
 #[allow(unsafe_code)]
@@ -97,6 +100,11 @@ pub trait Backend {
         None
     }
 
+    /// The CPU engine that runs the GEMM (`auto` resolved), for the record; `None` on a GPU.
+    fn cpu_engine(&self) -> Option<crate::model::vocab::CpuEngine> {
+        None
+    }
+
     /// Wall-clock seconds from a fixed point, monotonic: what the run loop measures its
     /// budget (`--max-time`) and its one-off phases with. A test backend runs a virtual clock.
     fn wall_clock_s(&self) -> Second {
@@ -113,9 +121,15 @@ pub fn monotonic_s() -> Second {
 /// Opens the backend for `selection`: context, handles and kernels (the start-up phase).
 pub fn open(selection: &DeviceSelection) -> Result<Box<dyn Backend>, Error> {
     match *selection {
-        DeviceSelection::Cpu { threads, engine } => {
-            Ok(Box::new(cpu::CpuBackend::new(threads, engine)?))
-        }
+        DeviceSelection::Cpu {
+            threads,
+            engine,
+            ref blas_lib,
+        } => Ok(Box::new(cpu::CpuBackend::with_blas(
+            threads,
+            engine,
+            blas_lib.as_deref(),
+        )?)),
         DeviceSelection::Gpu { index } => Ok(Box::new(cuda::CudaBackend::new(index)?)),
     }
 }

@@ -168,8 +168,12 @@ fn verify_run(
 /// The record's `config`: the job as run.
 fn config_record(job: &Job, backend: &dyn Backend, reps: usize) -> ConfigRecord {
     let (threads, cpu_engine, gpu_index) = match &job.selection {
-        DeviceSelection::Cpu { threads, engine } => {
-            (Some(*threads), Some(engine.name().to_string()), None)
+        DeviceSelection::Cpu {
+            threads, engine, ..
+        } => {
+            // The engine that ran: `auto` resolves to `blas` or `faer` when the backend opens.
+            let ran = backend.cpu_engine().unwrap_or(*engine);
+            (Some(*threads), Some(ran.name().to_string()), None)
         }
         DeviceSelection::Gpu { index } => (None, None, Some(*index)),
     };
@@ -210,6 +214,7 @@ mod tests {
             selection: DeviceSelection::Cpu {
                 threads: 2,
                 engine: CpuEngine::Faer,
+                blas_lib: None,
             },
             n,
             dtype,

@@ -226,6 +226,7 @@ mod tests {
     fn setup() -> Setup {
         Setup {
             cpu_engine: None,
+            blas_library: None,
             threads: None,
             cublas: Some("13.1.0".into()),
             driver: Some("580.159.04".into()),

@@ -34,6 +34,7 @@ pub fn cpu(args: &CpuArgs, ctx: &RunContext, out: &mut Stdout) -> Result<Exit, E
     if let DeviceSelection::Cpu {
         threads,
         engine: CpuEngine::Matrixmultiply,
+        ..
     } = plan.job.selection
     {
         crate::backend::cpu::set_matmul_threads(threads);

@@ -300,6 +300,7 @@ impl Grid {
             BackendKind::Cpu => DeviceSelection::Cpu {
                 threads: self.threads,
                 engine: args.cpu_engine,
+                blas_lib: args.blas_lib.clone(),
             },
             BackendKind::Cuda => DeviceSelection::Gpu { index: args.gpu },
         }

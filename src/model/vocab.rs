@@ -112,7 +112,12 @@ impl MatOp {
 )]
 #[serde(rename_all = "lowercase")]
 pub enum CpuEngine {
-    /// faer's GEMM, all requested threads (default: fastest here).
+    /// The machine's own CBLAS when one is found (MKL, OpenBLAS, BLIS), faer otherwise; the
+    /// record says which ran and why (the default).
+    Auto,
+    /// The machine's CBLAS, loaded at run time (`--blas-lib PATH` to name one).
+    Blas,
+    /// faer's GEMM, all requested threads.
     Faer,
     /// matrixmultiply through ndarray (its threading stops at 4 threads).
     Matrixmultiply,
@@ -122,6 +127,8 @@ impl CpuEngine {
     /// Lowercase name used in records.
     pub fn name(self) -> &'static str {
         match self {
+            CpuEngine::Auto => "auto",
+            CpuEngine::Blas => "blas",
             CpuEngine::Faer => "faer",
             CpuEngine::Matrixmultiply => "matrixmultiply",
         }
@@ -137,6 +144,8 @@ pub enum DeviceSelection {
         threads: usize,
         /// GEMM library.
         engine: CpuEngine,
+        /// The CBLAS to load (`--blas-lib`), instead of searching the usual names.
+        blas_lib: Option<std::path::PathBuf>,
     },
     /// One NVIDIA GPU by CUDA ordinal.
     Gpu {

@@ -113,6 +113,9 @@ fn header(out: &mut String, r: &RunRecord) {
         r.device.name
     );
     let _ = writeln!(out, "C = A·Aᵀ, n = {}, {} · {}", c.n, c.dtype, r.math_mode);
+    if let Some(why) = &r.device.engine_choice {
+        let _ = writeln!(out, "engine: {why}");
+    }
     let _ = writeln!(
         out,
         "seed {} · {} warm-up + {} measured repetitions{}",

@@ -120,6 +120,7 @@ mod tests {
             selection: DeviceSelection::Cpu {
                 threads: 1,
                 engine: CpuEngine::Faer,
+                blas_lib: None,
             },
             n: 12,
             dtype: DType::F64,

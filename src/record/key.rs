@@ -78,6 +78,9 @@ impl fmt::Display for BenchKey {
 pub struct Setup {
     /// CPU GEMM library (`faer`, `matrixmultiply`); `None` on a GPU.
     pub cpu_engine: Option<String>,
+    /// The CBLAS library that ran (vendor, version and build), for the `blas` engine: two
+    /// BLAS libraries are two setups.
+    pub blas_library: Option<String>,
     /// CPU threads; `None` on a GPU.
     pub threads: Option<usize>,
     /// cuBLAS version; `None` on the CPU.
@@ -100,6 +103,11 @@ impl Setup {
                     .clone()
                     .unwrap_or_else(|| "?".into())
             }),
+            blas_library: record
+                .device
+                .blas_library
+                .as_deref()
+                .map(|b| b.split(" (").next().unwrap_or(b).to_string()),
             threads: if gpu {
                 None
             } else {
@@ -130,6 +138,9 @@ impl fmt::Display for Setup {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if let Some(engine) = &self.cpu_engine {
             f.write_str(engine)?;
+            if let Some(blas) = &self.blas_library {
+                write!(f, " ({blas})")?;
+            }
             match self.threads {
                 Some(1) => f.write_str(", 1 thread")?,
                 Some(t) => write!(f, ", {t} threads")?,
@@ -178,14 +189,22 @@ mod tests {
     fn setups_read_like_a_configuration() {
         let cpu = Setup {
             cpu_engine: Some("faer".into()),
+            blas_library: None,
             threads: Some(2),
             cublas: None,
             driver: None,
             warm: true,
         };
         assert_eq!(cpu.to_string(), "faer, 2 threads");
+        let blas = Setup {
+            cpu_engine: Some("blas".into()),
+            blas_library: Some("OpenBLAS 0.3.21, LP64".into()),
+            ..cpu.clone()
+        };
+        assert_eq!(blas.to_string(), "blas (OpenBLAS 0.3.21, LP64), 2 threads");
         let cold_gpu = Setup {
             cpu_engine: None,
+            blas_library: None,
             threads: None,
             cublas: Some("13.1.0".into()),
             driver: Some("580.159.04".into()),

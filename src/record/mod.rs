@@ -147,6 +147,14 @@ pub struct DeviceRecord {
     pub nvrtc_version: Option<String>,
     /// Threads the CPU backend used.
     pub threads: Option<usize>,
+    /// The CBLAS library that ran (`--cpu-engine blas`, or `auto` that found one): vendor,
+    /// version and build, the file, and how its threads were set; `null` otherwise.
+    #[serde(default)]
+    pub blas_library: Option<String>,
+    /// Why this CPU engine ran (`auto` found a BLAS, or found none and took faer); `null`
+    /// where the engine was named, and on a GPU.
+    #[serde(default)]
+    pub engine_choice: Option<String>,
 }
 
 /// Phases that run once per process.

@@ -136,6 +136,8 @@ fn device_record(
         cublas_version: cublas_version(blas),
         nvrtc_version: nvrtc_version(),
         threads: None,
+        blas_library: None,
+        engine_choice: None,
     })
 }
 
