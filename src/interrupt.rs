@@ -31,20 +31,47 @@ fn flags() -> &'static Flags {
     })
 }
 
+/// How long after a signal a run may still take to reach the end of its repetition.
+pub const GRACE: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// The exit code of a signal: 130 for SIGINT, 143 for SIGTERM.
+fn code(signal: usize) -> i32 {
+    128 + i32::try_from(signal).unwrap_or(0)
+}
+
 /// Installs the handlers. Call once, first thing in `main`; `report` prints the error line
 /// when the grace runs out (the caller's one error printer).
 pub fn install(report: fn(&Error)) -> Result<(), Error> {
     let f = flags();
-    for (signal, code) in [(SIGINT, 130), (SIGTERM, 143)] {
+    for signal in [SIGINT, SIGTERM] {
         let fail =
             |e: std::io::Error| Error::System(format!("could not handle signal {signal}: {e}"));
         // Registered first, so it sees the flag as it was before this signal raised it.
-        signal_hook::flag::register_conditional_shutdown(signal, code, f.raised.clone())
-            .map_err(fail)?;
+        signal_hook::flag::register_conditional_shutdown(
+            signal,
+            code(signal as usize),
+            f.raised.clone(),
+        )
+        .map_err(fail)?;
         signal_hook::flag::register_usize(signal, f.signal.clone(), signal as usize)
             .map_err(fail)?;
         signal_hook::flag::register(signal, f.raised.clone()).map_err(fail)?;
     }
+    // The grace watchdog: idle until a signal arrives, then it gives the run GRACE to stop.
+    let signal = f.signal.clone();
+    std::thread::Builder::new()
+        .name("matbench-signals".into())
+        .spawn(move || {
+            let tick = std::time::Duration::from_millis(50);
+            while signal.load(Ordering::Acquire) == 0 {
+                std::thread::sleep(tick);
+            }
+            std::thread::sleep(GRACE);
+            let s = signal.load(Ordering::Acquire);
+            report(&Error::Signal(i32::try_from(s).unwrap_or(0)));
+            std::process::exit(code(s));
+        })
+        .map_err(|e| Error::System(format!("could not start the signal thread: {e}")))?;
     Ok(())
 }
 
