@@ -80,7 +80,7 @@ stand_in_builder() {
 # One Debian root file system stands in for every runtime image (the first made is tagged again).
 stand_in_runtime() {
   local root made
-  made=$(for r in $runtimes; do "${podman[@]}" image exists "$r" && echo "$r"; done | head -n1)
+  made=$(for r in $runtimes; do if "${podman[@]}" image exists "$r"; then echo "$r"; fi; done | head -n1)
   if [ -n "$made" ]; then
     "${podman[@]}" tag "$made" "$1"
     return
