@@ -42,7 +42,8 @@ limits=(--ulimit nofile=1024:1024 --ulimit nproc=4096:4096)
 # The base images, read from the Dockerfile's FROM lines (the build stage and one runtime
 # image per CUDA major).
 builder=docker.io/library/$(awk '/^FROM .* AS build$/ {print $2}' Dockerfile)
-runtimes=$(awk '/^FROM nvidia\/cuda:/ {print "docker.io/" $2}' Dockerfile)
+cuda_version=$(awk -F= '/^ARG CUDA_VERSION=/ {print $2; exit}' Dockerfile)
+runtimes=$(awk '/^FROM nvidia\/cuda:/ {print "docker.io/" $2}' Dockerfile | sed "s/\${CUDA_VERSION}/$cuda_version/")
 image=localhost/matbench-check:latest
 
 # The distribution mirror this machine already uses (never a host name written here).

@@ -1,18 +1,26 @@
 //! The Dockerfile's promises, checked as text (the image itself is built and run by
-//! scripts/image-check.sh in CI): above all, that each CUDA major's runtime image matches the
-//! cudarc feature that matbench's feature of the same major selects, since that feature
-//! decides the `.so.N` names matbench loads.
+//! scripts/image-check.sh in CI): above all, that the runtime image's CUDA major matches the
+//! cudarc feature the build selects, since that feature decides the `.so.N` names matbench
+//! loads.
 
 const DOCKERFILE: &str = include_str!("../Dockerfile");
 const CARGO_TOML: &str = include_str!("../Cargo.toml");
 
-/// The `FROM` line of the stage named `runtime-<major>`.
-fn runtime_stage(major: u32) -> &'static str {
-    let alias = format!(" AS runtime-{major}");
+/// The default of `ARG CUDA_VERSION`, the image's one CUDA knob.
+fn cuda_version() -> &'static str {
     DOCKERFILE
         .lines()
-        .find(|l| l.starts_with("FROM ") && l.ends_with(&alias))
-        .unwrap_or_else(|| panic!("the Dockerfile has a runtime-{major} stage"))
+        .find_map(|l| l.strip_prefix("ARG CUDA_VERSION="))
+        .expect("ARG CUDA_VERSION with a default")
+}
+
+/// The runtime stage's `FROM` line with the default CUDA version filled in.
+fn runtime_base() -> String {
+    DOCKERFILE
+        .lines()
+        .rfind(|l| l.starts_with("FROM "))
+        .expect("a runtime stage")
+        .replace("${CUDA_VERSION}", cuda_version())
 }
 
 fn cuda_major_of_image(from: &str) -> u32 {
@@ -41,34 +49,33 @@ fn cuda_major_of_feature(cargo: &str, feature: &str) -> u32 {
 }
 
 #[test]
-fn each_runtime_image_matches_the_cudarc_feature_of_its_major() {
-    for major in [12, 13] {
-        let image = cuda_major_of_image(runtime_stage(major));
-        let cudarc = cuda_major_of_feature(CARGO_TOML, &format!("cuda-{major}"));
-        assert_eq!(
-            (image, cudarc),
-            (major, major),
-            "runtime-{major} is CUDA {image}, feature cuda-{major} builds for CUDA {cudarc}"
-        );
-    }
+fn the_default_runtime_image_matches_the_default_feature() {
+    let image = cuda_major_of_image(&runtime_base());
+    let cudarc = cuda_major_of_feature(CARGO_TOML, &format!("cuda-{image}"));
+    assert_eq!(
+        image, cudarc,
+        "the image is CUDA {image}, cuda-{image} builds for CUDA {cudarc}"
+    );
+    assert!(
+        CARGO_TOML.contains(&format!("default = [\"cuda-{image}\"]")),
+        "the image defaults to CUDA {image}, the crate does not"
+    );
 }
 
 #[test]
-fn the_default_major_is_the_same_in_the_image_and_the_crate() {
-    let arg = DOCKERFILE
-        .lines()
-        .find_map(|l| l.strip_prefix("ARG CUDA_MAJOR="))
-        .expect("ARG CUDA_MAJOR with a default");
+fn one_knob_names_the_image_and_the_feature() {
+    assert!(runtime_base().contains("nvidia/cuda:"));
     assert!(
-        CARGO_TOML.contains(&format!("default = [\"cuda-{arg}\"]")),
-        "the image defaults to CUDA {arg}, the crate does not"
+        DOCKERFILE.contains("--features \"cuda-${CUDA_VERSION%%.*}\""),
+        "the build's feature is derived from CUDA_VERSION's major"
     );
-    let last = DOCKERFILE
-        .lines()
-        .rfind(|l| l.starts_with("FROM "))
-        .unwrap();
-    assert_eq!(last, "FROM runtime-${CUDA_MAJOR}");
-    assert!(DOCKERFILE.contains("--no-default-features --features \"cuda-${CUDA_MAJOR}\""));
+    // Both majors the build can be asked for have a feature of their own.
+    for major in [12, 13] {
+        assert_eq!(
+            cuda_major_of_feature(CARGO_TOML, &format!("cuda-{major}")),
+            major
+        );
+    }
 }
 
 #[test]
@@ -88,11 +95,9 @@ fn the_checker_itself_tells_majors_apart() {
 }
 
 #[test]
-fn runtime_stages_are_cuda_runtime_ubuntu_2404_images() {
-    for major in [12, 13] {
-        let from = runtime_stage(major);
-        assert!(from.contains("-runtime-ubuntu24.04"), "{from}");
-    }
+fn the_runtime_stage_is_a_cuda_runtime_ubuntu_2404_image() {
+    let from = runtime_base();
+    assert!(from.contains("-runtime-ubuntu24.04"), "{from}");
 }
 
 #[test]
