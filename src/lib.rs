@@ -18,7 +18,7 @@
 
 #![deny(unsafe_code)]
 // `unsafe` lives only at the FFI edge: the CUDA files that call the driver and cuBLAS, and the
-// one environment write matrixmultiply needs (`backend::cpu::set_matmul_threads`).
+// environment writes that size libraries' own pools (`backend::cpu::set_library_threads`).
 
 #[cfg(all(feature = "cuda-12", feature = "cuda-13"))]
 compile_error!(

@@ -26,14 +26,16 @@ fn main() -> ExitCode {
             .unwrap_or_default();
         output::internal_error(&format!("{msg}{at}"));
     }));
-    if let Err(e) = matbench::interrupt::install(output::error) {
-        output::error(&e);
-        return e.exit().into();
-    }
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => return clap_error(e),
     };
+    // Before any thread starts (the signal watchdog is the first).
+    matbench::commands::prepare_process(&cli.command);
+    if let Err(e) = matbench::interrupt::install(output::error) {
+        output::error(&e);
+        return e.exit().into();
+    }
     let ctx = RunContext {
         startup_s: 0.0,
         process_start_s,

@@ -2,7 +2,7 @@
 //!
 //! Both read A in place with transposed strides, so C = A·Aᵀ is one GEMM call and no copy of
 //! A is made. All work runs inside one rayon pool sized by `--threads`. matrixmultiply keeps its
-//! own threads, sized by `MATMUL_NUM_THREADS` ([`set_matmul_threads`], called by the command
+//! own threads, sized by `MATMUL_NUM_THREADS` ([`set_library_threads`], called by `main`
 //! before any thread starts) and capped
 //! at 4 by the crate.
 
@@ -18,13 +18,25 @@ use crate::verify::{VerificationData, flat_len};
 use rayon::prelude::*;
 use std::time::Instant;
 
-/// Sizes matrixmultiply's thread pool, which reads `MATMUL_NUM_THREADS` once, on first use
-/// (the crate has no other way to set it). Call it before any thread of this process starts.
+/// Sizes the thread pools that libraries create on their own, from the environment, before
+/// matbench can call them: matrixmultiply reads `MATMUL_NUM_THREADS` once, on first use (it
+/// has no other way to set it), and a CBLAS starts its pool when it is loaded (OpenBLAS one
+/// thread per core, whatever `--threads` says: under a thread or address-space limit that
+/// fails inside the library). The library's own call sets the count again after loading.
+/// Call it before any thread of this process starts.
 #[allow(unsafe_code)]
-pub fn set_matmul_threads(threads: usize) {
-    // SAFETY: the commands call this first thing, before any backend, pool or helper thread
-    // exists, so nothing can read the environment concurrently.
-    unsafe { std::env::set_var("MATMUL_NUM_THREADS", threads.to_string()) };
+pub fn set_library_threads(threads: usize) {
+    for var in [
+        "MATMUL_NUM_THREADS",
+        "OPENBLAS_NUM_THREADS",
+        "MKL_NUM_THREADS",
+        "BLIS_NUM_THREADS",
+    ] {
+        // SAFETY: `main` calls this right after parsing the command line, before any thread
+        // (signal watchdog, pools, helpers) exists, so nothing reads the environment
+        // concurrently.
+        unsafe { std::env::set_var(var, threads.to_string()) };
+    }
 }
 
 /// Bytes faer's GEMM maps per thread, once, on its first call (its `private_gemm_x8`

@@ -16,6 +16,18 @@ use crate::cli::Command;
 use crate::error::{Error, Exit};
 use crate::output::Stdout;
 
+/// Sets up the process for `command` before any thread exists: the CPU libraries' own pools
+/// are sized from `--threads` (the count is checked again, with a clear error, by the plan).
+pub fn prepare_process(command: &Command) {
+    let threads = match command {
+        Command::Cpu(args) => args.threads,
+        Command::Sweep(args) => args.threads,
+        _ => return,
+    };
+    let threads = threads.unwrap_or_else(crate::host::cpu_threads).max(1);
+    crate::backend::cpu::set_library_threads(threads);
+}
+
 /// Runs `command`; `ctx` says where the process stands (start time, the command line).
 pub fn dispatch(command: &Command, ctx: &RunContext, out: &mut Stdout) -> Result<Exit, Error> {
     match command {

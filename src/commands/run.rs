@@ -5,7 +5,6 @@ use crate::backend::cuda::probe;
 use crate::bench::RunContext;
 use crate::cli::{CpuArgs, Format, GpuArgs};
 use crate::error::{Error, Exit};
-use crate::model::vocab::{CpuEngine, DeviceSelection};
 use crate::output::{self, Stdout};
 use crate::pipeline::{self, Finished, multi};
 use crate::plan::{self, Plan};
@@ -31,14 +30,6 @@ fn with_save_hint(problem: Error) -> Error {
 /// `matbench cpu N`.
 pub fn cpu(args: &CpuArgs, ctx: &RunContext, out: &mut Stdout) -> Result<Exit, Error> {
     let plan = plan::cpu_plan(args, crate::host::cpu_threads())?;
-    if let DeviceSelection::Cpu {
-        threads,
-        engine: CpuEngine::Matrixmultiply,
-        ..
-    } = plan.job.selection
-    {
-        crate::backend::cpu::set_matmul_threads(threads);
-    }
     let finished = pipeline::run_one(&plan.job, plan.results_dir.as_deref(), ctx)?;
     report(&plan, finished, out)
 }

@@ -14,7 +14,7 @@ use crate::model::Second;
 use crate::model::dtype::DType;
 use crate::model::job::Job;
 use crate::model::reps::Reps;
-use crate::model::vocab::{BackendKind, CpuEngine, DeviceSelection, MatOp};
+use crate::model::vocab::{BackendKind, DeviceSelection, MatOp};
 use crate::output::{self, Stdout};
 use crate::pipeline::{self, Finished, Opened};
 use crate::plan;
@@ -357,9 +357,6 @@ fn open_all(grid: &Grid, args: &SweepArgs) -> Result<Vec<(BackendKind, Opened)>,
 pub fn run(args: &SweepArgs, ctx: &RunContext, out: &mut Stdout) -> Result<Exit, Error> {
     let sweep_start = monotonic_s();
     let grid = Grid::of(args)?;
-    if args.cpu_engine == CpuEngine::Matrixmultiply && grid.kinds.contains(&BackendKind::Cpu) {
-        crate::backend::cpu::set_matmul_threads(grid.threads);
-    }
     let mut backends = open_all(&grid, args)?;
     let bar = grid.bar(args);
     let mut runs = Vec::new();
