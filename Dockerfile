@@ -40,7 +40,7 @@ LABEL org.opencontainers.image.title="matbench" \
       org.opencontainers.image.description="GPU and CPU matrix-multiply benchmark (C = A·Aᵀ, Σ C), verified and recorded" \
       org.opencontainers.image.licenses="MIT OR Apache-2.0" \
       org.opencontainers.image.version="0.1.0"
-# The distribution's OpenBLAS: `matbench cpu` runs on the machine's BLAS (--cpu-engine auto).
+# The distribution's OpenBLAS, for `matbench cpu N --cpu-engine blas|auto`.
 # hadolint ignore=DL3008
 RUN apt-get update \
     && apt-get install -y --no-install-recommends libopenblas0-pthread \

@@ -124,7 +124,8 @@ out=$(run "$image" cpu 2000 --no-save) || fail "cpu 2000 exited $?"
 grep -q "^Shape: (2000, 2000) Device: /cpu:0$" <<<"$out" || fail "cpu 2000 printed no Shape line"
 grep -q "^Time taken: " <<<"$out" || fail "cpu 2000 printed no Time taken line"
 grep -q "verify    PASS" <<<"$out" || fail "cpu 2000 did not pass verification"
-grep -q "cblas_sgemm" <<<"$out" || fail "cpu 2000 did not run on the image's OpenBLAS"
+blas=$(run "$image" cpu 500 --no-save --cpu-engine auto) || fail "cpu 500 --cpu-engine auto exited $?"
+grep -q "cblas_sgemm" <<<"$blas" || fail "--cpu-engine auto did not find the image's OpenBLAS"
 set +e
 err=$(run "$image" gpu 10000 2>&1 >/dev/null); code=$?
 set -e
@@ -151,4 +152,4 @@ set -e
 [ "$code" = 6 ] || fail "a root-owned mount gave exit $code, not 6"
 grep -q -- "--user" <<<"$err" || fail "the error does not name --user: $err"
 
-echo "image-check: passed (--help, info, cpu 2000 PASS on OpenBLAS, gpu 10000 exit 3, uid 10001, --user record, root-owned mount)"
+echo "image-check: passed (--help, info, cpu 2000 PASS, auto on OpenBLAS, gpu 10000 exit 3, uid 10001, --user record, root-owned mount)"

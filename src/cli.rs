@@ -163,8 +163,9 @@ pub struct SweepArgs {
     /// CPU threads (default: every logical CPU).
     #[arg(long, value_name = "COUNT")]
     pub threads: Option<usize>,
-    /// CPU GEMM library: the machine's BLAS if found, else faer (auto); or one named.
-    #[arg(long, value_enum, default_value_t = CpuEngine::Auto)]
+    /// CPU GEMM library: faer (the default), the machine's BLAS (blas), the BLAS if one is
+    /// found else faer (auto), or matrixmultiply.
+    #[arg(long, value_enum, default_value_t = CpuEngine::Faer)]
     pub cpu_engine: CpuEngine,
     /// The CBLAS library for --cpu-engine auto|blas (a path or a file name the loader finds),
     /// instead of searching MKL, OpenBLAS and BLIS by their usual names.
@@ -299,8 +300,9 @@ pub struct CpuArgs {
     #[arg(long, value_name = "COUNT")]
     pub threads: Option<usize>,
 
-    /// GEMM library: the machine's BLAS if found, else faer (auto); or one named.
-    #[arg(long, value_enum, default_value_t = CpuEngine::Auto)]
+    /// GEMM library: faer (the default), the machine's BLAS (blas), the BLAS if one is found
+    /// else faer (auto), or matrixmultiply.
+    #[arg(long, value_enum, default_value_t = CpuEngine::Faer)]
     pub cpu_engine: CpuEngine,
 
     /// The CBLAS library for --cpu-engine auto|blas (a path or a file name the loader finds),

@@ -283,7 +283,7 @@ mod tests {
             c.job.selection,
             DeviceSelection::Cpu {
                 threads: 8,
-                engine: crate::model::vocab::CpuEngine::Auto,
+                engine: crate::model::vocab::CpuEngine::Faer,
                 blas_lib: None,
             }
         );

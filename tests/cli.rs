@@ -347,7 +347,7 @@ fn the_blas_engine_runs_the_machines_library_and_auto_says_why() {
             .unwrap()
             .contains("threads")
     );
-    let auto = common::json_run_in_temp(&["cpu", "96", "--reps", "2"]).0;
+    let auto = common::json_run_in_temp(&["cpu", "96", "--reps", "2", "--cpu-engine", "auto"]).0;
     assert_eq!(auto["config"]["cpu_engine"], "blas");
     assert!(
         auto["device"]["engine_choice"]

@@ -113,11 +113,12 @@ impl MatOp {
 #[serde(rename_all = "lowercase")]
 pub enum CpuEngine {
     /// The machine's own CBLAS when one is found (MKL, OpenBLAS, BLIS), faer otherwise; the
-    /// record says which ran and why (the default).
+    /// record says which ran and why.
     Auto,
     /// The machine's CBLAS, loaded at run time (`--blas-lib PATH` to name one).
     Blas,
-    /// faer's GEMM, all requested threads.
+    /// faer's GEMM, all requested threads (the default until the BLAS engine is measured
+    /// against the libraries it loads: docs/performance.md).
     Faer,
     /// matrixmultiply through ndarray (its threading stops at 4 threads).
     Matrixmultiply,
