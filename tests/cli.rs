@@ -357,7 +357,15 @@ fn the_blas_engine_runs_the_machines_library_and_auto_says_why() {
         "{auto}"
     );
     let out = matbench(dir.path())
-        .args(["cpu", "96", "--no-save", "--blas-lib", "libm.so.6"])
+        .args([
+            "cpu",
+            "96",
+            "--no-save",
+            "--cpu-engine",
+            "auto",
+            "--blas-lib",
+            "libm.so.6",
+        ])
         .output()
         .unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
