@@ -165,3 +165,13 @@ pub fn write_record(dir: &Path, name: &str, record: &serde_json::Value) -> std::
     .expect("the record is written");
     path
 }
+
+/// A failed run said what it should: exit `exit`, exactly one line on stderr, containing
+/// `needle`, and no panic.
+pub fn assert_fails_with(out: &std::process::Output, exit: matbench::error::Exit, needle: &str) {
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(i32::from(exit.code())), "{err}");
+    assert_eq!(err.lines().count(), 1, "one line expected: {err}");
+    assert!(err.contains(needle), "{needle:?} not in: {err}");
+    assert!(!err.contains("panicked"), "{err}");
+}
