@@ -118,7 +118,9 @@ fail() { echo "image-check: FAILED: $*" >&2; exit 1; }
 work=$(mktemp -d /var/tmp/matbench-image-check.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 
-run "$image" --help | grep -q "Usage: matbench" || fail "--help"
+# Output is captured before it is searched: `grep -q` closing a pipe early makes podman fail.
+help=$(run "$image" --help) || fail "--help exited $?"
+grep -q "Usage: matbench" <<<"$help" || fail "--help printed no usage"
 run "$image" info >/dev/null || fail "info"
 out=$(run "$image" cpu 2000 --no-save) || fail "cpu 2000 exited $?"
 grep -q "^Shape: (2000, 2000) Device: /cpu:0$" <<<"$out" || fail "cpu 2000 printed no Shape line"
