@@ -125,7 +125,19 @@ pub fn prepare_dir(dir: &Path, what: &'static str) -> Result<(), Error> {
         break;
     }
     std::fs::create_dir_all(dir).map_err(|e| Error::save_io(what, dir, &e))?;
-    recover_stale(dir);
+    // Once per directory and process: a sweep saving hundreds of records into a shared
+    // directory of thousands lists it once, not at every save.
+    static SWEPT: std::sync::Mutex<Vec<PathBuf>> = std::sync::Mutex::new(Vec::new());
+    let first = SWEPT.lock().map_or(true, |mut swept| {
+        let new = !swept.iter().any(|d| d == dir);
+        if new {
+            swept.push(dir.to_path_buf());
+        }
+        new
+    });
+    if first {
+        recover_stale(dir);
+    }
     Ok(())
 }
 
