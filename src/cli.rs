@@ -2,6 +2,7 @@
 //! [`crate::plan`] turns it into a checked [`crate::plan::Plan`].
 
 use crate::model::dtype::DType;
+use crate::model::reps::DEFAULT_WARMUP_MIN_S;
 use crate::model::vocab::{CpuEngine, MatOp};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
@@ -151,9 +152,12 @@ pub struct SweepArgs {
     /// Dtypes, comma-separated.
     #[arg(long, default_value = "f32", value_name = "LIST")]
     pub dtypes: String,
-    /// Untimed repetitions per run.
+    /// Untimed repetitions per run (0: none, a cold run).
     #[arg(long, default_value_t = 2, value_name = "COUNT")]
     pub warmup: u32,
+    /// Seconds of warm-up per run at least, after the --warmup count (0 to 60).
+    #[arg(long, default_value_t = DEFAULT_WARMUP_MIN_S, value_name = "SECONDS", allow_negative_numbers = true)]
+    pub warmup_time: f64,
     /// Measured repetitions per run (`--reps COUNT`, or `--reps auto` with `--max-time`).
     #[command(flatten)]
     pub reps: RepsArgs,
@@ -219,9 +223,14 @@ pub struct RunArgs {
     #[arg(long, value_enum, default_value_t = DType::F32)]
     pub dtype: DType,
 
-    /// Untimed repetitions of matmul + reduce before measuring (0 allowed).
+    /// Untimed repetitions of matmul + reduce before measuring (0: none, a cold run).
     #[arg(long, default_value_t = 2, value_name = "COUNT")]
     pub warmup: u32,
+
+    /// Seconds of warm-up at least, after the --warmup count: short products reach their
+    /// steady speed only after threads, caches and clocks settle (0 to 60).
+    #[arg(long, default_value_t = DEFAULT_WARMUP_MIN_S, value_name = "SECONDS", allow_negative_numbers = true)]
+    pub warmup_time: f64,
 
     /// Measured repetitions (`--reps COUNT`, or `--reps auto` with `--max-time`).
     #[command(flatten)]

@@ -7,7 +7,7 @@ use crate::error::Error;
 use crate::model::Second;
 use crate::model::dtype::DType;
 use crate::model::job::Job;
-use crate::model::reps::{MAX_REPS, Reps};
+use crate::model::reps::{MAX_REPS, Reps, Warmup};
 use crate::model::vocab::{BackendKind, DeviceSelection, MatOp};
 use std::path::PathBuf;
 
@@ -15,6 +15,8 @@ use std::path::PathBuf;
 pub const MAX_N: usize = 1 << 20;
 /// Most warm-up repetitions accepted.
 pub const MAX_WARMUP: u32 = 10_000;
+/// Longest `--warmup-time` accepted, in seconds.
+pub const MAX_WARMUP_TIME_S: Second = 60.0;
 /// Most CPU threads accepted, as a multiple of the logical CPUs: more threads than that only
 /// make a run slower (a tiny run on 4096 threads of a 2-core machine takes minutes).
 pub const MAX_THREADS_PER_CPU: usize = 4;
@@ -69,15 +71,34 @@ pub fn check_dtype(kind: BackendKind, dtype: DType) -> Result<(), Error> {
     )))
 }
 
-/// Checks `--warmup`, `--reps` and `--max-time` together: `--reps` is a count from 1 to
+/// Checks `--warmup`, `--warmup-time`, `--reps` and `--max-time` together: `--reps` is a count from 1 to
 /// [`MAX_REPS`] or the word `auto`; `--max-time` is a finite number of seconds in
 /// (0, [`MAX_MAX_TIME_S`]] and only goes with `--reps auto`.
-pub fn check_counts(warmup: u32, reps_text: &str, max_time: Option<f64>) -> Result<Reps, Error> {
-    if warmup > MAX_WARMUP {
+/// `--warmup-time` is a finite number of seconds from 0 to [`MAX_WARMUP_TIME_S`].
+pub fn check_counts(
+    warmup: u32,
+    warmup_time: f64,
+    reps_text: &str,
+    max_time: Option<f64>,
+) -> Result<(Warmup, Reps), Error> {
+    Ok((check_warmup(warmup, warmup_time)?, check_reps(reps_text, max_time)?))
+}
+
+fn check_warmup(runs: u32, min_s: f64) -> Result<Warmup, Error> {
+    if runs > MAX_WARMUP {
         return Err(Error::InvalidArgument(format!(
-            "--warmup {warmup} is too many (at most {MAX_WARMUP})"
+            "--warmup {runs} is too many (at most {MAX_WARMUP})"
         )));
     }
+    if !min_s.is_finite() || !(0.0..=MAX_WARMUP_TIME_S).contains(&min_s) {
+        return Err(Error::InvalidArgument(format!(
+            "--warmup-time must be a number of seconds from 0 to {MAX_WARMUP_TIME_S}, got {min_s}"
+        )));
+    }
+    Ok(Warmup { runs, min_s })
+}
+
+fn check_reps(reps_text: &str, max_time: Option<f64>) -> Result<Reps, Error> {
     if let Some(t) = max_time {
         check_max_time(t)?;
     }
@@ -159,7 +180,7 @@ pub fn seed_or_fresh(seed: Option<u64>) -> Result<u64, Error> {
     }
 }
 
-fn common(run: &RunArgs, kind: BackendKind) -> Result<(usize, u32, Reps, u64), Error> {
+fn common(run: &RunArgs, kind: BackendKind) -> Result<(usize, Warmup, Reps, u64), Error> {
     let n = parse_size(&run.size)?;
     check_dtype(kind, run.dtype)?;
     if run.op == MatOp::Syrk && !matches!(run.dtype, DType::F32 | DType::F64) {
@@ -168,14 +189,19 @@ fn common(run: &RunArgs, kind: BackendKind) -> Result<(usize, u32, Reps, u64), E
             run.dtype, run.dtype
         )));
     }
-    let reps = check_counts(run.warmup, &run.reps.reps, run.reps.max_time)?;
-    Ok((n, run.warmup, reps, seed_or_fresh(run.seed)?))
+    let (warmup, reps) = check_counts(
+        run.warmup,
+        run.warmup_time,
+        &run.reps.reps,
+        run.reps.max_time,
+    )?;
+    Ok((n, warmup, reps, seed_or_fresh(run.seed)?))
 }
 
 fn finish(
     run: &RunArgs,
     selection: DeviceSelection,
-    (n, warmup, reps, seed): (usize, u32, Reps, u64),
+    (n, warmup, reps, seed): (usize, Warmup, Reps, u64),
 ) -> Plan {
     Plan {
         job: Job {
@@ -272,7 +298,15 @@ mod tests {
         let j = &p.job;
         assert_eq!(
             (j.n, j.dtype, j.warmup, j.reps),
-            (10_000, DType::F32, 2, Reps::Fixed(10))
+            (
+                10_000,
+                DType::F32,
+                Warmup {
+                    runs: 2,
+                    min_s: crate::model::reps::DEFAULT_WARMUP_MIN_S
+                },
+                Reps::Fixed(10)
+            )
         );
         assert_eq!(j.selection, DeviceSelection::Gpu { index: 0 });
         let default_dir =
@@ -287,7 +321,7 @@ mod tests {
                 blas_lib: None,
             }
         );
-        assert_eq!((c.job.seed, c.job.warmup, c.results_dir), (9, 0, None));
+        assert_eq!((c.job.seed, c.job.warmup.runs, c.results_dir), (9, 0, None));
     }
 
     #[test]
@@ -312,6 +346,10 @@ mod tests {
             &["cpu", "8", "--reps", "0"][..],
             &["cpu", "8", "--reps", "1000000"],
             &["cpu", "8", "--warmup", "20000"],
+            &["cpu", "8", "--warmup-time", "-1"],
+            &["cpu", "8", "--warmup-time", "61"],
+            &["cpu", "8", "--warmup-time", "nan"],
+            &["cpu", "8", "--warmup-time", "inf"],
             &["cpu", "8", "--threads", "0"],
             &["cpu", "8", "--threads", "100000"],
             &["cpu", "8", "--threads", "33"],

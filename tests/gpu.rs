@@ -28,7 +28,10 @@ fn plan(selection: DeviceSelection, n: usize, dtype: DType, seed: u64) -> Job {
         n,
         dtype,
         op: MatOp::Gemm,
-        warmup: 1,
+        warmup: matbench::model::reps::Warmup {
+            runs: 1,
+            min_s: 0.0,
+        },
         reps: Reps::Fixed(3),
         seed,
     }

@@ -31,6 +31,8 @@ pub struct RunContext {
 
 /// What the measuring loop leaves behind.
 struct Measured {
+    /// Warm-up repetitions run (the count, and more to reach the time floor).
+    warmup_runs: u32,
     generate_s: Second,
     /// The TensorFlow script's figure: generate + first matmul + reduce, result on the host.
     script_time_s: Second,
@@ -47,8 +49,9 @@ pub fn run(job: &Job, backend: &mut dyn Backend, ctx: &RunContext) -> Result<Run
     backend.set_op(job.op)?;
     backend.prepare(job.n, job.dtype)?;
     let measured = measure(job, backend)?;
+    let warmup_runs = measured.warmup_runs;
     let (verification, verify_s, verify_steps_s) = verify_run(job, backend, &measured.iterations)?;
-    let measured_reps = &measured.iterations[job.warmup as usize..];
+    let measured_reps = &measured.iterations[measured.warmup_runs as usize..];
     let summary = |f: fn(&Iteration) -> f64| {
         Summary::from_samples(&measured_reps.iter().map(f).collect::<Vec<_>>())
             .ok_or_else(|| Error::device_msg("a device timer returned no valid time"))
@@ -77,7 +80,7 @@ pub fn run(job: &Job, backend: &mut dyn Backend, ctx: &RunContext) -> Result<Run
         git_commit: GIT_COMMIT.to_string(),
         started_utc: started_utc.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
         args: ctx.args.clone(),
-        config: config_record(job, backend, measured_reps.len()),
+        config: config_record(job, backend, warmup_runs, measured_reps.len()),
         host: crate::host::host_record(),
         device: backend.device().clone(),
         math_mode: backend.math_mode(job.dtype),
@@ -110,9 +113,16 @@ fn measure(job: &Job, backend: &mut dyn Backend) -> Result<Measured, Error> {
         }
         Ok(it)
     };
-    let mut iterations = Vec::with_capacity(job.warmup as usize + job.reps.expected() as usize);
-    for _ in 0..job.warmup {
+    let mut iterations =
+        Vec::with_capacity(job.warmup.runs as usize + job.reps.expected() as usize);
+    let warming = backend.wall_clock_s();
+    let mut warmup_runs = 0;
+    while job
+        .warmup
+        .wants_more(warmup_runs, backend.wall_clock_s() - warming)
+    {
         iterations.push(next(backend)?);
+        warmup_runs += 1;
     }
     let telemetry = backend.start_telemetry();
     let measuring = backend.wall_clock_s();
@@ -137,6 +147,7 @@ fn measure(job: &Job, backend: &mut dyn Backend) -> Result<Measured, Error> {
         measured_s: backend.wall_clock_s() - measuring,
     };
     Ok(Measured {
+        warmup_runs,
         generate_s,
         script_time_s: script_time_s.unwrap_or_default(),
         iterations,
@@ -166,7 +177,7 @@ fn verify_run(
 }
 
 /// The record's `config`: the job as run.
-fn config_record(job: &Job, backend: &dyn Backend, reps: usize) -> ConfigRecord {
+fn config_record(job: &Job, backend: &dyn Backend, warmup: u32, reps: usize) -> ConfigRecord {
     let (threads, cpu_engine, gpu_index) = match &job.selection {
         DeviceSelection::Cpu {
             threads, engine, ..
@@ -182,7 +193,8 @@ fn config_record(job: &Job, backend: &dyn Backend, reps: usize) -> ConfigRecord 
         n: job.n,
         dtype: job.dtype,
         op: job.op,
-        warmup: job.warmup,
+        warmup,
+        warmup_time_s: Some(job.warmup.min_s),
         reps: u32::try_from(reps).unwrap_or(u32::MAX),
         reps_mode: match job.reps {
             Reps::Fixed(_) => RepsMode::Fixed,
@@ -205,10 +217,11 @@ mod tests {
     use crate::backend::cpu::CpuBackend;
     use crate::backend::fake::FakeBackend;
     use crate::model::dtype::DType;
-    use crate::model::reps::{MIN_AUTO_REPS, RepsStop, TARGET_MEDIAN_RSE};
+    use crate::model::reps::{MIN_AUTO_REPS, RepsStop, TARGET_MEDIAN_RSE, Warmup};
     use crate::model::vocab::CpuEngine;
     use crate::model::vocab::MatOp;
 
+    /// A job with `warmup` repetitions and no time floor (the fake's clock is virtual).
     fn job(n: usize, dtype: DType, warmup: u32, reps: Reps) -> Job {
         Job {
             selection: DeviceSelection::Cpu {
@@ -219,7 +232,10 @@ mod tests {
             n,
             dtype,
             op: MatOp::Gemm,
-            warmup,
+            warmup: Warmup {
+                runs: warmup,
+                min_s: 0.0,
+            },
             reps,
             seed: 1234,
         }

@@ -13,7 +13,7 @@ use crate::error::{Error, Exit};
 use crate::model::Second;
 use crate::model::dtype::DType;
 use crate::model::job::Job;
-use crate::model::reps::Reps;
+use crate::model::reps::{Reps, Warmup};
 use crate::model::vocab::{BackendKind, DeviceSelection, MatOp};
 use crate::output::{self, Stdout};
 use crate::pipeline::{self, Finished, Opened};
@@ -263,6 +263,7 @@ struct Grid {
     sizes: Vec<usize>,
     kinds: Vec<BackendKind>,
     dtypes: Vec<DType>,
+    warmup: Warmup,
     reps: Reps,
     threads: usize,
     seed: u64,
@@ -273,7 +274,12 @@ impl Grid {
         let sizes = parse_sizes(&args.sizes)?;
         let kinds = parse_devices(&args.devices)?;
         let dtypes = parse_dtypes(&args.dtypes)?;
-        let reps = plan::check_counts(args.warmup, &args.reps.reps, args.reps.max_time)?;
+        let (warmup, reps) = plan::check_counts(
+            args.warmup,
+            args.warmup_time,
+            &args.reps.reps,
+            args.reps.max_time,
+        )?;
         for &kind in &kinds {
             for &dtype in &dtypes {
                 plan::check_dtype(kind, dtype)?;
@@ -289,6 +295,7 @@ impl Grid {
             sizes,
             kinds,
             dtypes,
+            warmup,
             reps,
             threads: plan::check_threads(args.threads, crate::host::cpu_threads())?,
             seed: plan::seed_or_fresh(args.seed)?,
@@ -371,7 +378,7 @@ pub fn run(args: &SweepArgs, ctx: &RunContext, out: &mut Stdout) -> Result<Exit,
                     n,
                     dtype,
                     op: MatOp::Gemm,
-                    warmup: args.warmup,
+                    warmup: grid.warmup,
                     reps: grid.reps,
                     seed: grid.seed,
                 };

@@ -3,7 +3,7 @@
 //! builds jobs without inventing output settings.
 
 use crate::model::dtype::DType;
-use crate::model::reps::Reps;
+use crate::model::reps::{Reps, Warmup};
 use crate::model::vocab::{DeviceSelection, MatOp};
 
 /// One run: device, problem and repetitions. Built by `plan` (gpu, cpu) or by `sweep`; nothing
@@ -18,8 +18,8 @@ pub struct Job {
     pub dtype: DType,
     /// GEMM or SYRK.
     pub op: MatOp,
-    /// Untimed repetitions.
-    pub warmup: u32,
+    /// Untimed repetitions: a count and a time floor.
+    pub warmup: Warmup,
     /// Measured repetitions: a count, or automatic.
     pub reps: Reps,
     /// Philox seed.

@@ -10,6 +10,38 @@ pub const MAX_REPS: u32 = 100_000;
 pub const MIN_AUTO_REPS: u32 = 5;
 /// An automatic run has converged once the median's relative standard error is this or less.
 pub const TARGET_MEDIAN_RSE: f64 = 0.01;
+/// A median known less well than this (relative standard error) is called unstable in the
+/// text output: figures that move by more than a few percent between runs.
+pub const UNSTABLE_MEDIAN_RSE: f64 = 0.03;
+
+/// Seconds of warm-up a run spends at least, by default (`--warmup-time`): short products
+/// reach their steady speed only after the threads, the caches, the library's workspace and
+/// the clocks have settled, which takes a few hundred milliseconds (on the 2-core development
+/// machine the first ten 11 ms products of n = 1024 ran at 20 ms).
+pub const DEFAULT_WARMUP_MIN_S: Second = 0.5;
+/// Most warm-up repetitions a time floor adds.
+pub const MAX_WARMUP_FLOOR_REPS: u32 = 10_000;
+
+/// The untimed repetitions before measuring: at least `runs` of them and, when `runs` > 0,
+/// until `min_s` seconds have passed (at most [`MAX_WARMUP_FLOOR_REPS`] more). `runs` = 0 is
+/// a cold run: no warm-up at all.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Warmup {
+    /// Fewest warm-up repetitions (`--warmup`).
+    pub runs: u32,
+    /// Fewest seconds of warm-up (`--warmup-time`), when `runs` > 0.
+    pub min_s: Second,
+}
+
+impl Warmup {
+    /// Whether another warm-up repetition is due after `done` of them took `elapsed_s`.
+    pub fn wants_more(self, done: u32, elapsed_s: Second) -> bool {
+        done < self.runs
+            || (self.runs > 0
+                && elapsed_s < self.min_s
+                && done < self.runs.saturating_add(MAX_WARMUP_FLOOR_REPS))
+    }
+}
 
 /// How many measured repetitions a run makes.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -71,5 +103,26 @@ impl RepsStop {
             RepsStop::MaxTime => "max_time",
             RepsStop::MaxReps => "max_reps",
         }
+    }
+}
+
+#[cfg(test)]
+mod warmup_tests {
+    use super::*;
+
+    #[test]
+    fn warm_up_runs_the_count_then_until_the_time_floor() {
+        let w = Warmup {
+            runs: 2,
+            min_s: 0.5,
+        };
+        assert!(w.wants_more(0, 10.0) && w.wants_more(1, 10.0));
+        assert!(w.wants_more(2, 0.1) && !w.wants_more(2, 0.5));
+        assert!(!w.wants_more(2 + MAX_WARMUP_FLOOR_REPS, 0.1));
+        let cold = Warmup {
+            runs: 0,
+            min_s: 0.5,
+        };
+        assert!(!cold.wants_more(0, 0.0), "--warmup 0 is a cold run");
     }
 }

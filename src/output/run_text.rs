@@ -1,7 +1,7 @@
 //! A run's report for people: the TensorFlow script's three lines first, then the phases.
 
 use crate::model::Second;
-use crate::model::reps::{MAX_REPS, RepsMode, RepsStop};
+use crate::model::reps::{MAX_REPS, RepsMode, RepsStop, UNSTABLE_MEDIAN_RSE};
 use crate::model::stats::Summary;
 use crate::model::vocab::MatOp;
 use crate::record::RunRecord;
@@ -118,9 +118,13 @@ fn header(out: &mut String, r: &RunRecord) {
     }
     let _ = writeln!(
         out,
-        "seed {} · {} warm-up + {} measured repetitions{}",
+        "seed {} · {} warm-up{} + {} measured repetitions{}",
         c.seed,
         c.warmup,
+        match c.warmup_time_s {
+            Some(t) if c.warmup > 0 && t > 0.0 => format!(" (≥ {t} s)"),
+            _ => String::new(),
+        },
         c.reps,
         how_reps_ended(r)
     );
@@ -160,7 +164,23 @@ fn rates(out: &mut String, r: &RunRecord) {
             r.flop_per_matmul
         );
     }
+    if let Some(line) = unstable_line(r) {
+        let _ = writeln!(out, "  {line}");
+    }
     let _ = writeln!(out, "  verify    {}", r.verification.summary_line());
+}
+
+/// A plain warning when the median is not known to a few percent ([`UNSTABLE_MEDIAN_RSE`]).
+fn unstable_line(r: &RunRecord) -> Option<String> {
+    let rse = r.repetitions.as_ref()?.median_rel_std_error?;
+    (rse > UNSTABLE_MEDIAN_RSE).then(|| {
+        format!(
+            "UNSTABLE   the median is known only to ±{:.1}% (samples {} to {}): the machine was busy or still settling; rerun with --reps auto, a longer --warmup-time, or fewer --threads",
+            100.0 * rse,
+            ms(r.matmul.min_s),
+            ms(r.matmul.max_s)
+        )
+    })
 }
 
 /// The telemetry line, when the record has telemetry.
@@ -268,5 +288,32 @@ mod tests {
             "{}",
             reps_line(&r)
         );
+    }
+
+    #[test]
+    fn an_unstable_median_is_said_plainly_and_a_stable_one_is_not() {
+        let mut r = reference_record();
+        let mut reps = crate::record::Repetitions {
+            stop: RepsStop::Count,
+            median_rel_std_error: Some(UNSTABLE_MEDIAN_RSE / 2.0),
+            measured_s: 1.0,
+        };
+        r.repetitions = Some(reps.clone());
+        assert!(!render(&r).contains("UNSTABLE"), "{}", render(&r));
+        reps.median_rel_std_error = Some(0.157);
+        r.repetitions = Some(reps);
+        let text = render(&r);
+        let line = text.lines().find(|l| l.contains("UNSTABLE")).expect("a warning");
+        assert!(line.contains("±15.7%") && line.contains("--reps auto"), "{line}");
+    }
+
+    #[test]
+    fn the_warm_up_time_floor_is_shown_with_the_count() {
+        let mut r = reference_record();
+        r.config.warmup = 14;
+        r.config.warmup_time_s = Some(0.5);
+        assert!(reps_line(&r).contains("14 warm-up (≥ 0.5 s) + "), "{}", reps_line(&r));
+        r.config.warmup = 0;
+        assert!(reps_line(&r).contains(" 0 warm-up + "), "{}", reps_line(&r));
     }
 }

@@ -125,7 +125,10 @@ mod tests {
             n: 12,
             dtype: DType::F64,
             op: MatOp::Gemm,
-            warmup: 1,
+            warmup: crate::model::reps::Warmup {
+                runs: 1,
+                min_s: 0.0,
+            },
             reps: Reps::Fixed(2),
             seed: 7,
         }

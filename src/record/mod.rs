@@ -88,8 +88,12 @@ pub struct ConfigRecord {
     /// `gemm` (the full product, the default) or `syrk` (one triangle of C).
     #[serde(default)]
     pub op: MatOp,
-    /// Untimed repetitions before measuring.
+    /// Untimed repetitions run before measuring (`--warmup`, and more to reach
+    /// `warmup_time_s`).
     pub warmup: u32,
+    /// The warm-up's time floor in seconds, `--warmup-time` (absent in older records).
+    #[serde(default)]
+    pub warmup_time_s: Option<Second>,
     /// Measured repetitions actually run (with `--reps auto`, as many as the rule asked for).
     pub reps: u32,
     /// `fixed` (`--reps COUNT`) or `auto` (`--reps auto`); `fixed` in older records.
