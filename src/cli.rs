@@ -167,9 +167,9 @@ pub struct SweepArgs {
     /// CPU threads (default: every logical CPU).
     #[arg(long, value_name = "COUNT")]
     pub threads: Option<usize>,
-    /// CPU GEMM library: faer (the default), the machine's BLAS (blas), the BLAS if one is
-    /// found else faer (auto), or matrixmultiply.
-    #[arg(long, value_enum, default_value_t = CpuEngine::Faer)]
+    /// CPU GEMM library: auto (the default: the machine's BLAS if one is found, unless faer
+    /// times faster on the problem), blas (the machine's BLAS), faer, or matrixmultiply.
+    #[arg(long, value_enum, default_value_t = CpuEngine::Auto)]
     pub cpu_engine: CpuEngine,
     /// The CBLAS library for --cpu-engine auto|blas (a path or a file name the loader finds),
     /// instead of searching MKL, OpenBLAS and BLIS by their usual names.
@@ -309,9 +309,10 @@ pub struct CpuArgs {
     #[arg(long, value_name = "COUNT")]
     pub threads: Option<usize>,
 
-    /// GEMM library: faer (the default), the machine's BLAS (blas), the BLAS if one is found
-    /// else faer (auto), or matrixmultiply.
-    #[arg(long, value_enum, default_value_t = CpuEngine::Faer)]
+    /// GEMM library: auto (the default: the machine's BLAS if one is found, unless faer times
+    /// faster on the problem, timed on it before the warm-up), blas (the machine's BLAS, or a
+    /// clear error), faer, or matrixmultiply.
+    #[arg(long, value_enum, default_value_t = CpuEngine::Auto)]
     pub cpu_engine: CpuEngine,
 
     /// The CBLAS library for --cpu-engine auto|blas (a path or a file name the loader finds),

@@ -317,7 +317,7 @@ mod tests {
             c.job.selection,
             DeviceSelection::Cpu {
                 threads: 8,
-                engine: crate::model::vocab::CpuEngine::Faer,
+                engine: crate::model::vocab::CpuEngine::Auto,
                 blas_lib: None,
             }
         );

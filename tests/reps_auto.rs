@@ -75,7 +75,7 @@ fn the_text_report_says_how_the_repetitions_ended() {
         .success()
         .stdout(
             predicate::str::is_match(
-                r"\d+ warm-up \+ \d+ measured repetitions \(auto: (converged|--max-time 0\.3 s spent|stopped at 100000 repetitions), median ±\d+\.\d+%\)",
+                r"\d+ warm-up \(≥ 0\.5 s\) \+ \d+ measured repetitions \(auto: (converged|--max-time 0\.3 s spent|stopped at 100000 repetitions), median ±\d+\.\d+%\)",
             )
             .unwrap(),
         );

@@ -74,52 +74,56 @@ pub struct Cblas {
 
 /// An element type CBLAS computes.
 pub trait BlasElement: Sized {
-    /// C = A·Aᵀ (row-major, n×n, the transpose flag on one buffer).
-    fn gemm(blas: &Cblas, n: usize, a: &[Self], c: &mut [Self]);
-    /// The upper triangle of C = A·Aᵀ (row-major).
-    fn syrk(blas: &Cblas, n: usize, a: &[Self], c: &mut [Self]);
+    /// C = A·Aᵀ for the leading m×m blocks of row-major A and C with leading dimension `ld`
+    /// (m = ld: the whole matrices), the transpose flag on one buffer.
+    fn gemm(blas: &Cblas, m: usize, ld: usize, a: &[Self], c: &mut [Self]);
+    /// The upper triangle of C = A·Aᵀ, blocks as for [`BlasElement::gemm`].
+    fn syrk(blas: &Cblas, m: usize, ld: usize, a: &[Self], c: &mut [Self]);
 }
 
 macro_rules! blas_element {
     ($t:ty, $gemm:ident, $syrk:ident) => {
         impl BlasElement for $t {
-            fn gemm(blas: &Cblas, n: usize, a: &[$t], c: &mut [$t]) {
-                assert!(a.len() >= n * n && c.len() >= n * n);
+            fn gemm(blas: &Cblas, m: usize, ld: usize, a: &[$t], c: &mut [$t]) {
+                let reach = if m == 0 { 0 } else { (m - 1) * ld + m };
+                assert!(m <= ld && a.len() >= reach && c.len() >= reach);
                 let (pa, pc) = (a.as_ptr(), c.as_mut_ptr());
-                // SAFETY: A and C hold n·n elements (checked above), row-major with leading
-                // dimension n; the library was checked to export the symbol, with the CBLAS
-                // signature of its integer width; n fits both widths (the plan caps it at 2²⁰).
+                // SAFETY: A and C reach (m − 1)·ld + m elements (checked above), row-major
+                // with leading dimension ld ≥ m; the library was checked to export the
+                // symbol, with the CBLAS signature of its integer width; m and ld fit both
+                // widths (the plan caps n at 2²⁰).
                 unsafe {
                     match &blas.calls {
                         Calls::Lp64 { $gemm: f, .. } => {
-                            let d = n as c_int;
+                            let (d, l) = (m as c_int, ld as c_int);
                             f(
-                                ROW_MAJOR, NO_TRANS, TRANS, d, d, d, 1.0, pa, d, pa, d, 0.0, pc, d,
+                                ROW_MAJOR, NO_TRANS, TRANS, d, d, d, 1.0, pa, l, pa, l, 0.0, pc, l,
                             )
                         }
                         Calls::Ilp64 { $gemm: f, .. } => {
-                            let d = n as i64;
+                            let (d, l) = (m as i64, ld as i64);
                             f(
-                                ROW_MAJOR, NO_TRANS, TRANS, d, d, d, 1.0, pa, d, pa, d, 0.0, pc, d,
+                                ROW_MAJOR, NO_TRANS, TRANS, d, d, d, 1.0, pa, l, pa, l, 0.0, pc, l,
                             )
                         }
                     }
                 }
             }
 
-            fn syrk(blas: &Cblas, n: usize, a: &[$t], c: &mut [$t]) {
-                assert!(a.len() >= n * n && c.len() >= n * n);
+            fn syrk(blas: &Cblas, m: usize, ld: usize, a: &[$t], c: &mut [$t]) {
+                let reach = if m == 0 { 0 } else { (m - 1) * ld + m };
+                assert!(m <= ld && a.len() >= reach && c.len() >= reach);
                 let (pa, pc) = (a.as_ptr(), c.as_mut_ptr());
                 // SAFETY: as for `gemm`; SYRK writes only the upper triangle of C.
                 unsafe {
                     match &blas.calls {
                         Calls::Lp64 { $syrk: f, .. } => {
-                            let d = n as c_int;
-                            f(ROW_MAJOR, UPPER, NO_TRANS, d, d, 1.0, pa, d, 0.0, pc, d)
+                            let (d, l) = (m as c_int, ld as c_int);
+                            f(ROW_MAJOR, UPPER, NO_TRANS, d, d, 1.0, pa, l, 0.0, pc, l)
                         }
                         Calls::Ilp64 { $syrk: f, .. } => {
-                            let d = n as i64;
-                            f(ROW_MAJOR, UPPER, NO_TRANS, d, d, 1.0, pa, d, 0.0, pc, d)
+                            let (d, l) = (m as i64, ld as i64);
+                            f(ROW_MAJOR, UPPER, NO_TRANS, d, d, 1.0, pa, l, 0.0, pc, l)
                         }
                     }
                 }
@@ -129,6 +133,86 @@ macro_rules! blas_element {
 }
 blas_element!(f32, sgemm, ssyrk);
 blas_element!(f64, dgemm, dsyrk);
+
+/// What [`repair_openblas_kernel`] did, for the record: `None` when it did nothing.
+static KERNEL_REPAIR: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+/// The OpenBLAS kernel a CPU deserves, from its instruction sets: `(kernel to ask for, the
+/// kernels, lower-case, that are as good)`. `None` below AVX2, where every kernel is as good.
+fn deserved_kernel() -> Option<(&'static str, &'static [&'static str])> {
+    #[cfg(target_arch = "x86_64")]
+    {
+        let avx512 = std::arch::is_x86_feature_detected!("avx512f")
+            && std::arch::is_x86_feature_detected!("avx512bw")
+            && std::arch::is_x86_feature_detected!("avx512dq")
+            && std::arch::is_x86_feature_detected!("avx512vl");
+        if avx512 {
+            return Some(("SkylakeX", &["skylakex", "cooperlake", "sapphirerapids"]));
+        }
+        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
+        {
+            return Some((
+                "Haswell",
+                &["haswell", "zen", "skylakex", "cooperlake", "sapphirerapids"],
+            ));
+        }
+    }
+    None
+}
+
+/// Makes an OpenBLAS that does not know this CPU run the kernel its instruction sets deserve.
+///
+/// An OpenBLAS built with `DYNAMIC_ARCH` picks its kernel from the CPU model when it loads,
+/// and one older than the CPU falls back to a generic kernel: Debian 12's OpenBLAS 0.3.21
+/// runs its SSE3 "Prescott" kernel on a Sapphire Rapids Xeon, at a sixth of its AVX-512
+/// speed (35 against 214 GFLOP/s, f32, n = 2048, 2 threads). Its documented remedy is
+/// `OPENBLAS_CORETYPE`, read once when the library loads; so this loads the library matbench
+/// would use, asks which kernel it chose, unloads it and, if the kernel is below what the CPU
+/// supports, sets `OPENBLAS_CORETYPE` for the load that follows, and says so in the record.
+/// A `OPENBLAS_CORETYPE` the user set is left alone.
+///
+/// Call it before any thread of this process starts (it writes the environment).
+#[allow(unsafe_code)]
+pub fn repair_openblas_kernel(named: Option<&Path>) {
+    if std::env::var_os("OPENBLAS_CORETYPE").is_some() {
+        return;
+    }
+    let Some((kernel, as_good)) = deserved_kernel() else {
+        return;
+    };
+    let picked = {
+        let found = match named {
+            Some(path) => open_library(path).ok(),
+            None => CANDIDATES
+                .iter()
+                .find_map(|name| open_library(Path::new(name)).ok()),
+        };
+        let Some((lib, naming)) = found else {
+            return;
+        };
+        let config = symbol_text(&lib, naming, "openblas_get_config");
+        let core = symbol_text(&lib, naming, "openblas_get_corename");
+        match (config, core) {
+            (Some(config), Some(core)) if config.contains("DYNAMIC_ARCH") => {
+                let version = config.split_whitespace().take(2).collect::<Vec<_>>();
+                (version.join(" "), core)
+            }
+            _ => return,
+        }
+        // The library is unloaded here, so the next load reads the environment again.
+    };
+    let (version, core) = picked;
+    if as_good.contains(&core.to_lowercase().as_str()) {
+        return;
+    }
+    // SAFETY: called from `commands::prepare_process`, before any thread of this process
+    // exists but the library's own, which are stopped when it unloads (and never read the
+    // environment when it stays).
+    unsafe { std::env::set_var("OPENBLAS_CORETYPE", kernel) };
+    let _ = KERNEL_REPAIR.set(format!(
+        "kernel {kernel} set by matbench (OPENBLAS_CORETYPE): {version} picked its {core} kernel on this CPU"
+    ));
+}
 
 /// Where to look: the named library, or every candidate.
 pub fn load(named: Option<&Path>, threads: usize) -> Result<Cblas, Error> {
@@ -189,10 +273,30 @@ fn get<T: Copy>(lib: &Library, naming: Naming, name: &str) -> Result<T, String> 
         .map_err(|_| format!("no {name}: an incomplete CBLAS"))
 }
 
-fn open(path: &Path, threads: usize) -> Result<Cblas, String> {
+/// The library at `path` and how it names its symbols, if it is a CBLAS.
+fn open_library(path: &Path) -> Result<(Library, Naming), String> {
     // SAFETY: loading a library runs its initialisers; BLAS libraries' have no preconditions.
     let lib = unsafe { Library::new(path) }.map_err(|e| loader_error(&e))?;
     let n = naming(&lib)?;
+    Ok((lib, n))
+}
+
+/// The text returned by `name`, a function of no arguments returning a static C string
+/// (`openblas_get_config`, `openblas_get_corename`, `bli_info_get_version_str`).
+fn symbol_text(lib: &Library, naming: Naming, name: &str) -> Option<String> {
+    // SAFETY: the three functions named above take nothing and return a static
+    // NUL-terminated string (or null).
+    unsafe {
+        let f = lib
+            .get::<unsafe extern "C" fn() -> *const c_char>(naming.symbol(name).as_bytes())
+            .ok()?;
+        let p = f();
+        (!p.is_null()).then(|| CStr::from_ptr(p).to_string_lossy().trim().to_string())
+    }
+}
+
+fn open(path: &Path, threads: usize) -> Result<Cblas, String> {
+    let (lib, n) = open_library(path)?;
     let calls = if n.suffix.is_empty() {
         Calls::Lp64 {
             sgemm: get(&lib, n, "cblas_sgemm")?,
@@ -231,28 +335,21 @@ fn identify(lib: &Library, naming: Naming, threads: usize) -> (String, String) {
             .ok()
             .map(|s| *s)
     };
-    let text = |f: *const ()| -> String {
-        // SAFETY: `openblas_get_config` / `bli_info_get_version_str` take nothing and return a
-        // static NUL-terminated string.
-        let f: unsafe extern "C" fn() -> *const c_char = unsafe { std::mem::transmute(f) };
-        let p = unsafe { f() };
-        if p.is_null() {
-            String::new()
-        } else {
-            // SAFETY: non-null, NUL-terminated, static (above).
-            unsafe { CStr::from_ptr(p) }.to_string_lossy().into_owned()
-        }
-    };
     if let Some(set) = get("openblas_set_num_threads") {
         // SAFETY: `void openblas_set_num_threads(int)`.
         let set: unsafe extern "C" fn(c_int) = unsafe { std::mem::transmute(set) };
         unsafe { set(n) };
-        let config = get("openblas_get_config").map(text).unwrap_or_default();
-        let name = if config.is_empty() {
+        let config = symbol_text(lib, naming, "openblas_get_config").unwrap_or_default();
+        let mut name = if config.is_empty() {
             "OpenBLAS".to_string()
         } else {
             config
         };
+        if let Some(repair) = KERNEL_REPAIR.get() {
+            name = format!("{name} [{repair}]");
+        } else if let Some(core) = std::env::var_os("OPENBLAS_CORETYPE") {
+            name = format!("{name} [OPENBLAS_CORETYPE={} set by the user]", core.to_string_lossy());
+        }
         return (
             name,
             format!(
@@ -285,9 +382,7 @@ fn identify(lib: &Library, naming: Naming, threads: usize) -> (String, String) {
         // SAFETY: `void bli_thread_set_num_threads(dim_t n)`, dim_t a 64-bit integer.
         let set: unsafe extern "C" fn(i64) = unsafe { std::mem::transmute(set) };
         unsafe { set(threads as i64) };
-        let version = get("bli_info_get_version_str")
-            .map(text)
-            .unwrap_or_default();
+        let version = symbol_text(lib, naming, "bli_info_get_version_str").unwrap_or_default();
         return (
             format!("BLIS {version}").trim().to_string(),
             format!("bli_thread_set_num_threads({threads})"),
@@ -362,10 +457,10 @@ mod tests {
         let n = 5;
         let a: Vec<f64> = (0..n * n).map(|i| (i % 7) as f64 - 2.5).collect();
         let mut c = vec![0.0; n * n];
-        f64::gemm(&blas, n, &a, &mut c);
+        f64::gemm(&blas, n, n, &a, &mut c);
         let mut upper = vec![0.0f32; n * n];
         let a32: Vec<f32> = a.iter().map(|&x| x as f32).collect();
-        f32::syrk(&blas, n, &a32, &mut upper);
+        f32::syrk(&blas, n, n, &a32, &mut upper);
         for i in 0..n {
             for j in 0..n {
                 let want: f64 = (0..n).map(|k| a[i * n + k] * a[j * n + k]).sum();

@@ -109,6 +109,15 @@ fn check_fits(
 /// Rows handed to one rayon task when generating and reducing.
 const ROWS_PER_TASK: usize = 16;
 
+/// Largest product `auto`'s probe times: the leading block of A, so the probe costs a few
+/// products of at most this size whatever n is.
+const PROBE_N: usize = 2048;
+/// Timed products per engine in the probe, after one untimed each.
+const PROBE_REPS: usize = 3;
+/// faer replaces the machine's BLAS only when it is faster by more than this share: the BLAS
+/// is what the machine's owner runs, so a tie goes to it.
+const PROBE_MARGIN: f64 = 0.05;
+
 /// The host CPU as a [`Backend`].
 pub struct CpuBackend {
     pool: rayon::ThreadPool,
@@ -119,8 +128,10 @@ pub struct CpuBackend {
     state: Option<Matrices>,
     /// Whether the GEMM has run on this pool (its per-thread workspace is then mapped).
     gemm_ran: bool,
-    /// The machine's CBLAS, when the engine is `blas`.
+    /// The machine's CBLAS, when the engine is `blas` or `auto` found one.
     blas: Option<Cblas>,
+    /// `auto` found a BLAS: each problem's engine, BLAS or faer, is chosen by [`Backend::tune`].
+    choosing: bool,
 }
 
 enum Matrices {
@@ -197,7 +208,9 @@ impl CpuBackend {
         engine: CpuEngine,
         blas_lib: Option<&std::path::Path>,
     ) -> Result<CpuBackend, Error> {
+        let choosing = engine == CpuEngine::Auto;
         let (engine, blas, engine_choice) = resolve(engine, blas_lib, threads)?;
+        let choosing = choosing && blas.is_some();
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(threads)
             .thread_name(|i| format!("matbench-cpu-{i}"))
@@ -231,6 +244,7 @@ impl CpuBackend {
             state: None,
             gemm_ran: false,
             blas,
+            choosing,
         })
     }
 
@@ -270,19 +284,32 @@ fn generate<T: Element>(s: &mut State<T>, seed: u64) {
         .for_each(|(i, part)| T::fill(seed, (i * chunk.max(4)) as u64, part));
 }
 
+/// The product with `engine` on the whole problem.
 fn matmul<T: Element>(s: &mut State<T>, engine: CpuEngine, threads: usize, blas: Option<&Cblas>) {
+    product(s, s.n, engine, threads, blas);
+}
+
+/// The product (GEMM, or SYRK's upper triangle) of the leading m×m block of A into C's, with
+/// `engine`: m = n for the benchmark, smaller for [`CpuBackend::tune`]'s probe.
+fn product<T: Element>(
+    s: &mut State<T>,
+    m: usize,
+    engine: CpuEngine,
+    threads: usize,
+    blas: Option<&Cblas>,
+) {
     let n = s.n;
     if let Some(blas) = blas.filter(|_| engine == CpuEngine::Blas) {
         match s.op {
-            MatOp::Gemm => T::gemm(blas, n, &s.a, &mut s.c),
-            MatOp::Syrk => T::syrk(blas, n, &s.a, &mut s.c),
+            MatOp::Gemm => T::gemm(blas, m, n, &s.a, &mut s.c),
+            MatOp::Syrk => T::syrk(blas, m, n, &s.a, &mut s.c),
         }
         return;
     }
+    let a = faer::MatRef::from_row_major_slice(&s.a, n, n).submatrix(0, 0, m, m);
+    let c = faer::MatMut::from_row_major_slice_mut(&mut s.c, n, n).submatrix_mut(0, 0, m, m);
     if s.op == MatOp::Syrk {
         // The upper triangle of C (j ≥ i), as cuBLAS's SYRK fills it on the GPU: half the work.
-        let a = faer::MatRef::from_row_major_slice(&s.a, n, n);
-        let c = faer::MatMut::from_row_major_slice_mut(&mut s.c, n, n);
         use faer::linalg::matmul::triangular::{BlockStructure, matmul as tri};
         tri(
             c,
@@ -306,23 +333,41 @@ fn matmul<T: Element>(s: &mut State<T>, engine: CpuEngine, threads: usize, blas:
             ) else {
                 return;
             };
+            let (a, mut c) = (
+                a.slice(ndarray::s![..m, ..m]),
+                c.slice_mut(ndarray::s![..m, ..m]),
+            );
             ndarray::linalg::general_mat_mul(T::ONE, &a, &a.t(), T::default(), &mut c);
         }
         // faer, and the resolved engines' fallback (`auto` and `blas` never reach here
         // without a library: they resolve when the backend opens).
-        _ => {
-            let a = faer::MatRef::from_row_major_slice(&s.a, n, n);
-            let c = faer::MatMut::from_row_major_slice_mut(&mut s.c, n, n);
-            faer::linalg::matmul::matmul(
-                c,
-                faer::Accum::Replace,
-                a,
-                a.transpose(),
-                T::ONE,
-                faer::Par::rayon(threads),
-            );
+        _ => faer::linalg::matmul::matmul(
+            c,
+            faer::Accum::Replace,
+            a,
+            a.transpose(),
+            T::ONE,
+            faer::Par::rayon(threads),
+        ),
+    }
+}
+
+/// The probe of [`CpuBackend::tune`]: the product of the leading m×m block (m = min(n,
+/// [`PROBE_N`])) by the BLAS and by faer in turn, one untimed round and [`PROBE_REPS`] timed;
+/// returns m and the best time of each, BLAS first.
+fn probe<T: Element>(s: &mut State<T>, threads: usize, blas: Option<&Cblas>) -> (usize, [Second; 2]) {
+    let m = s.n.min(PROBE_N);
+    let mut best = [f64::INFINITY; 2];
+    for round in 0..=PROBE_REPS {
+        for (k, engine) in [CpuEngine::Blas, CpuEngine::Faer].into_iter().enumerate() {
+            let start = Instant::now();
+            product(s, m, engine, threads, blas);
+            if round > 0 {
+                best[k] = best[k].min(start.elapsed().as_secs_f64());
+            }
         }
     }
+    (m, best)
 }
 
 /// Σ C in f64: eight accumulators per task (the loop is memory-bound, this keeps it so), task
@@ -429,7 +474,7 @@ impl Backend for CpuBackend {
     }
 
     fn math_mode(&self, dtype: DType) -> String {
-        if let Some(blas) = &self.blas {
+        if let Some(blas) = self.blas.as_ref().filter(|_| self.engine == CpuEngine::Blas) {
             let p = if dtype == DType::F64 { "d" } else { "s" };
             let call = match self.op {
                 MatOp::Gemm => format!("cblas_{p}gemm (row-major, A·Aᵀ by the transpose flag)"),
@@ -464,6 +509,7 @@ impl Backend for CpuBackend {
         // fails inside it aborts the process, so it is counted here, before anything runs.
         let workspace = match self.engine {
             _ if self.gemm_ran => 0,
+            _ if self.choosing => FAER_GEMM_WORKSPACE_BYTE * self.threads as u64 + BLAS_WORKSPACE_BYTE,
             CpuEngine::Faer => FAER_GEMM_WORKSPACE_BYTE * self.threads as u64,
             CpuEngine::Blas => BLAS_WORKSPACE_BYTE,
             _ => 0,
@@ -513,6 +559,52 @@ impl Backend for CpuBackend {
             Matrices::F64(s) => generate(s, seed),
         });
         Ok(start.elapsed().as_secs_f64())
+    }
+
+    /// `auto` with a BLAS: times the machine's BLAS and faer on the leading block of this
+    /// problem (at most [`PROBE_N`]), alternating, and keeps the BLAS unless faer is faster
+    /// by more than [`PROBE_MARGIN`].
+    fn tune(&mut self) -> Result<Option<Second>, Error> {
+        if !self.choosing {
+            return Ok(None);
+        }
+        let start = Instant::now();
+        let (threads, blas, pool) = (self.threads, self.blas.as_ref(), &self.pool);
+        let state = self
+            .state
+            .as_mut()
+            .ok_or_else(|| Error::device_msg("prepare() first"))?;
+        let (m, [blas_s, faer_s]) = pool.install(|| match state {
+            Matrices::F32(s) => probe(s, threads, blas),
+            Matrices::F64(s) => probe(s, threads, blas),
+        });
+        self.gemm_ran = true;
+        let library = self.blas.as_ref().map_or(String::new(), |b| {
+            format!("{}; threads: {}", b.description, b.threading)
+        });
+        let ms = |s: f64| format!("{:.3} ms", s * 1e3);
+        let faer_wins = faer_s < blas_s * (1.0 - PROBE_MARGIN);
+        self.engine = if faer_wins {
+            CpuEngine::Faer
+        } else {
+            CpuEngine::Blas
+        };
+        self.device.engine_choice = Some(if faer_wins {
+            format!(
+                "auto: faer, {} against {} for the machine's BLAS ({library}) at n = {m} (best of {PROBE_REPS} each; the BLAS is kept unless faer is more than {:.0}% faster)",
+                ms(faer_s),
+                ms(blas_s),
+                PROBE_MARGIN * 100.0
+            )
+        } else {
+            format!(
+                "auto: the machine's BLAS, {} against faer's {} at n = {m} (best of {PROBE_REPS} each)",
+                ms(blas_s),
+                ms(faer_s)
+            )
+        });
+        self.device.blas_library = (!faer_wins).then_some(library);
+        Ok(Some(start.elapsed().as_secs_f64()))
     }
 
     fn iterate(&mut self) -> Result<Iteration, Error> {

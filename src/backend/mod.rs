@@ -78,6 +78,14 @@ pub trait Backend {
     /// Fills A with the seeded Philox matrix on the device; returns the time it took.
     fn generate(&mut self, seed: u64) -> Result<Second, Error>;
 
+    /// Chooses how to compute the prepared problem, where the backend has a choice (the CPU's
+    /// `auto` engine: the machine's BLAS or faer, by timing both on it); called after
+    /// `generate`, before the warm-up. Returns the wall time it took, `None` when there was
+    /// nothing to choose. What was chosen, and why, is in [`Backend::device`].
+    fn tune(&mut self) -> Result<Option<Second>, Error> {
+        Ok(None)
+    }
+
     /// C = A·Aᵀ (one GEMM, transpose flag, no copy), then s = Σ C in f64.
     fn iterate(&mut self) -> Result<Iteration, Error>;
 

@@ -14,18 +14,24 @@ pub mod sweep;
 use crate::bench::RunContext;
 use crate::cli::Command;
 use crate::error::{Error, Exit};
+use crate::model::vocab::CpuEngine;
 use crate::output::Stdout;
 
 /// Sets up the process for `command` before any thread exists: the CPU libraries' own pools
-/// are sized from `--threads` (the count is checked again, with a clear error, by the plan).
+/// are sized from `--threads` (the count is checked again, with a clear error, by the plan),
+/// and an OpenBLAS that does not know this CPU is told its kernel
+/// ([`crate::backend::blas::repair_openblas_kernel`]).
 pub fn prepare_process(command: &Command) {
-    let threads = match command {
-        Command::Cpu(args) => args.threads,
-        Command::Sweep(args) => args.threads,
+    let (threads, engine, blas_lib) = match command {
+        Command::Cpu(args) => (args.threads, args.cpu_engine, &args.blas_lib),
+        Command::Sweep(args) => (args.threads, args.cpu_engine, &args.blas_lib),
         _ => return,
     };
     let threads = threads.unwrap_or_else(crate::host::cpu_threads).max(1);
     crate::backend::cpu::set_library_threads(threads);
+    if matches!(engine, CpuEngine::Auto | CpuEngine::Blas) {
+        crate::backend::blas::repair_openblas_kernel(blas_lib.as_deref());
+    }
 }
 
 /// Runs `command`; `ctx` says where the process stands (start time, the command line).

@@ -112,13 +112,13 @@ impl MatOp {
 )]
 #[serde(rename_all = "lowercase")]
 pub enum CpuEngine {
-    /// The machine's own CBLAS when one is found (MKL, OpenBLAS, BLIS), faer otherwise; the
-    /// record says which ran and why.
+    /// The default: the machine's own CBLAS when one is found (MKL, OpenBLAS, BLIS), unless
+    /// faer is faster on the problem (both timed on it before the warm-up); faer when none is
+    /// found. The record says which ran and why.
     Auto,
     /// The machine's CBLAS, loaded at run time (`--blas-lib PATH` to name one).
     Blas,
-    /// faer's GEMM, all requested threads (the default until the BLAS engine is measured
-    /// against the libraries it loads: docs/performance.md).
+    /// faer's GEMM, all requested threads.
     Faer,
     /// matrixmultiply through ndarray (its threading stops at 4 threads).
     Matrixmultiply,

@@ -142,6 +142,9 @@ fn phases(out: &mut String, r: &RunRecord) {
     row(out, "reduce", &r.reduce);
     let _ = writeln!(out, "  {:<9} {:>12}", "start-up", ms(r.phases.startup_s));
     let _ = writeln!(out, "  {:<9} {:>12}", "generate", ms(r.phases.generate_s));
+    if let Some(t) = r.phases.tune_s {
+        let _ = writeln!(out, "  {:<9} {:>12}", "tune", ms(t));
+    }
     let _ = writeln!(out, "  {:<9} {:>12}", "verify", ms(r.phases.verify_s));
     let _ = writeln!(out, "  {:<9} {:>12}", "process", ms(r.phases.process_s));
     let _ = writeln!(out);

@@ -171,6 +171,11 @@ pub struct Phases {
     pub startup_steps_s: std::collections::BTreeMap<String, Second>,
     /// Generating A on the device.
     pub generate_s: Second,
+    /// Choosing how to compute this problem, where the backend had a choice (the CPU's `auto`
+    /// engine timing the machine's BLAS against faer); `null` where it had none, and in older
+    /// records. Not part of the script's time.
+    #[serde(default)]
+    pub tune_s: Option<Second>,
     /// Verification on the device, copies and comparison included.
     pub verify_s: Second,
     /// Verification step by step: `backend (wall)` (the backend's part, wall clock; on the GPU
