@@ -81,7 +81,10 @@ pub fn check_counts(
     reps_text: &str,
     max_time: Option<f64>,
 ) -> Result<(Warmup, Reps), Error> {
-    Ok((check_warmup(warmup, warmup_time)?, check_reps(reps_text, max_time)?))
+    Ok((
+        check_warmup(warmup, warmup_time)?,
+        check_reps(reps_text, max_time)?,
+    ))
 }
 
 fn check_warmup(runs: u32, min_s: f64) -> Result<Warmup, Error> {

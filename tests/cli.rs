@@ -347,15 +347,44 @@ fn the_blas_engine_runs_the_machines_library_and_auto_says_why() {
             .unwrap()
             .contains("threads")
     );
+    // An OpenBLAS older than its CPU runs the kernel the CPU deserves, not a generic one.
+    let library = v["device"]["blas_library"].as_str().unwrap();
+    let build = library.split(" [").next().unwrap();
+    #[cfg(target_arch = "x86_64")]
+    if library.contains("DYNAMIC_ARCH")
+        && std::env::var_os("OPENBLAS_CORETYPE").is_none()
+        && std::arch::is_x86_feature_detected!("avx2")
+    {
+        for generic in [
+            "Prescott",
+            "Core2",
+            "Penryn",
+            "Dunnington",
+            "Nehalem",
+            "Atom",
+        ] {
+            assert!(!build.contains(&format!(" {generic} ")), "{library}");
+        }
+    }
+    // `auto` times the BLAS against faer on the problem and says which it kept and why.
     let auto = common::json_run_in_temp(&["cpu", "96", "--reps", "2", "--cpu-engine", "auto"]).0;
-    assert_eq!(auto["config"]["cpu_engine"], "blas");
-    assert!(
-        auto["device"]["engine_choice"]
-            .as_str()
-            .unwrap()
-            .starts_with("auto: the machine's BLAS"),
-        "{auto}"
-    );
+    let why = auto["device"]["engine_choice"].as_str().unwrap();
+    assert!(auto["phases"]["tune_s"].as_f64().unwrap() >= 0.0, "{auto}");
+    match auto["config"]["cpu_engine"].as_str().unwrap() {
+        "blas" => {
+            assert!(why.starts_with("auto: the machine's BLAS"), "{why}");
+            assert!(auto["device"]["blas_library"].is_string(), "{auto}");
+        }
+        "faer" => {
+            assert!(
+                why.starts_with("auto: faer") && why.contains("faster"),
+                "{why}"
+            );
+            assert!(auto["device"]["blas_library"].is_null(), "{auto}");
+        }
+        other => panic!("auto ran {other}"),
+    }
+    assert!(why.contains("at n = 96"), "{why}");
     let out = matbench(dir.path())
         .args([
             "cpu",

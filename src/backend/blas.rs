@@ -348,7 +348,10 @@ fn identify(lib: &Library, naming: Naming, threads: usize) -> (String, String) {
         if let Some(repair) = KERNEL_REPAIR.get() {
             name = format!("{name} [{repair}]");
         } else if let Some(core) = std::env::var_os("OPENBLAS_CORETYPE") {
-            name = format!("{name} [OPENBLAS_CORETYPE={} set by the user]", core.to_string_lossy());
+            name = format!(
+                "{name} [OPENBLAS_CORETYPE={} set by the user]",
+                core.to_string_lossy()
+            );
         }
         return (
             name,
@@ -439,6 +442,34 @@ mod tests {
         let e = load(Some(Path::new("libm.so.6")), 1).err().unwrap();
         assert_eq!(e.exit(), crate::error::Exit::NoDevice);
         assert!(e.to_string().contains("not a CBLAS library"), "{e}");
+    }
+
+    #[test]
+    fn a_library_missing_one_of_the_calls_is_an_incomplete_cblas() {
+        // The C library stands in for a CBLAS that lacks a call matbench makes.
+        // SAFETY: loading the C library, already loaded in every process, runs nothing new.
+        let lib = unsafe { Library::new("libc.so.6") }.unwrap();
+        let plain = Naming {
+            prefix: "",
+            suffix: "",
+        };
+        let e = get::<Syrk<f64, c_int>>(&lib, plain, "cblas_dsyrk")
+            .err()
+            .unwrap();
+        assert_eq!(e, "no cblas_dsyrk: an incomplete CBLAS");
+        assert!(naming(&lib).is_err());
+    }
+
+    #[test]
+    fn an_openblas_kernel_below_the_cpu_is_told_apart_from_one_as_good() {
+        let Some((kernel, as_good)) = deserved_kernel() else {
+            eprintln!("SKIPPED an_openblas_kernel_below_the_cpu…: this CPU has no AVX2");
+            return;
+        };
+        assert!(as_good.contains(&kernel.to_lowercase().as_str()));
+        for generic in ["prescott", "core2", "nehalem", "sandybridge", "atom"] {
+            assert!(!as_good.contains(&generic), "{generic}");
+        }
     }
 
     /// The distribution's OpenBLAS, which CI installs (`MATBENCH_REQUIRE_BLAS=1` there makes

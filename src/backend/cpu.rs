@@ -355,7 +355,11 @@ fn product<T: Element>(
 /// The probe of [`CpuBackend::tune`]: the product of the leading m×m block (m = min(n,
 /// [`PROBE_N`])) by the BLAS and by faer in turn, one untimed round and [`PROBE_REPS`] timed;
 /// returns m and the best time of each, BLAS first.
-fn probe<T: Element>(s: &mut State<T>, threads: usize, blas: Option<&Cblas>) -> (usize, [Second; 2]) {
+fn probe<T: Element>(
+    s: &mut State<T>,
+    threads: usize,
+    blas: Option<&Cblas>,
+) -> (usize, [Second; 2]) {
     let m = s.n.min(PROBE_N);
     let mut best = [f64::INFINITY; 2];
     for round in 0..=PROBE_REPS {
@@ -474,7 +478,11 @@ impl Backend for CpuBackend {
     }
 
     fn math_mode(&self, dtype: DType) -> String {
-        if let Some(blas) = self.blas.as_ref().filter(|_| self.engine == CpuEngine::Blas) {
+        if let Some(blas) = self
+            .blas
+            .as_ref()
+            .filter(|_| self.engine == CpuEngine::Blas)
+        {
             let p = if dtype == DType::F64 { "d" } else { "s" };
             let call = match self.op {
                 MatOp::Gemm => format!("cblas_{p}gemm (row-major, A·Aᵀ by the transpose flag)"),
@@ -509,7 +517,9 @@ impl Backend for CpuBackend {
         // fails inside it aborts the process, so it is counted here, before anything runs.
         let workspace = match self.engine {
             _ if self.gemm_ran => 0,
-            _ if self.choosing => FAER_GEMM_WORKSPACE_BYTE * self.threads as u64 + BLAS_WORKSPACE_BYTE,
+            _ if self.choosing => {
+                FAER_GEMM_WORKSPACE_BYTE * self.threads as u64 + BLAS_WORKSPACE_BYTE
+            }
             CpuEngine::Faer => FAER_GEMM_WORKSPACE_BYTE * self.threads as u64,
             CpuEngine::Blas => BLAS_WORKSPACE_BYTE,
             _ => 0,
@@ -772,5 +782,105 @@ mod tests {
         let err = b.prepare(1 << 22, DType::F64).unwrap_err();
         assert_eq!(err.exit_code(), 4);
         assert!(err.to_string().contains("is available"), "{err}");
+    }
+
+    /// The machine's BLAS for `auto`/`blas` tests: CI installs one and sets
+    /// `MATBENCH_REQUIRE_BLAS=1`, which makes its absence a failure; elsewhere a machine
+    /// without one says so.
+    fn blas_or_skip(test: &str) -> bool {
+        match crate::backend::blas::load(None, 2) {
+            Ok(_) => true,
+            Err(e) if std::env::var_os("MATBENCH_REQUIRE_BLAS").is_none() => {
+                eprintln!("SKIPPED {test}: {e}");
+                false
+            }
+            Err(e) => panic!("MATBENCH_REQUIRE_BLAS is set and {e}"),
+        }
+    }
+
+    #[test]
+    fn every_engine_multiplies_the_leading_block_for_the_probe() {
+        let (n, m) = (13usize, 6usize);
+        let mut engines = vec![CpuEngine::Faer, CpuEngine::Matrixmultiply];
+        if blas_or_skip("every_engine_multiplies_the_leading_block_for_the_probe (blas)") {
+            engines.push(CpuEngine::Blas);
+        }
+        for engine in engines {
+            let mut b = CpuBackend::with_blas(2, engine, None).unwrap();
+            b.prepare(n, DType::F64).unwrap();
+            b.generate(3).unwrap();
+            let Ok(HostMatrix::F64(a)) = b.download_matrix() else {
+                panic!("f64 expected")
+            };
+            let block: Vec<f64> = (0..m * m).map(|i| a[(i / m) * n + i % m]).collect();
+            let want = naive_aat(&block, m);
+            let (threads, blas) = (b.threads, b.blas.as_ref());
+            let Some(Matrices::F64(s)) = &mut b.state else {
+                panic!("state")
+            };
+            s.c.fill(-1.0);
+            product(s, m, engine, threads, blas);
+            for i in 0..n {
+                for j in 0..n {
+                    let got = s.c[i * n + j];
+                    if i < m && j < m {
+                        let w = want[i * m + j];
+                        assert!((got - w).abs() <= 1e-12 * w.abs().max(1.0), "{engine:?}");
+                    } else {
+                        assert_eq!(
+                            got, -1.0,
+                            "{engine:?} wrote outside the block at ({i}, {j})"
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn auto_times_both_engines_keeps_the_faster_and_says_why() {
+        if !blas_or_skip("auto_times_both_engines_keeps_the_faster_and_says_why") {
+            return;
+        }
+        let mut b = CpuBackend::with_blas(2, CpuEngine::Auto, None).unwrap();
+        for n in [5usize, 40] {
+            b.prepare(n, DType::F64).unwrap();
+            b.generate(11).unwrap();
+            let tune_s = b.tune().unwrap().expect("auto with a BLAS tunes");
+            assert!(tune_s >= 0.0);
+            let why = b.device().engine_choice.clone().unwrap();
+            assert!(why.contains(&format!("at n = {n}")), "{why}");
+            match b.cpu_engine() {
+                Some(CpuEngine::Blas) => {
+                    assert!(why.starts_with("auto: the machine's BLAS"), "{why}");
+                    assert!(b.device().blas_library.is_some());
+                    assert!(b.math_mode(DType::F64).contains("cblas_dgemm"));
+                }
+                Some(CpuEngine::Faer) => {
+                    assert!(
+                        why.starts_with("auto: faer") && why.contains("faster"),
+                        "{why}"
+                    );
+                    assert!(b.device().blas_library.is_none());
+                    assert!(b.math_mode(DType::F64).contains("faer"));
+                }
+                other => panic!("auto resolved to {other:?}"),
+            }
+            let it = b.iterate().unwrap();
+            let Ok(HostMatrix::F64(a)) = b.download_matrix() else {
+                panic!("f64 expected")
+            };
+            let total: f64 = naive_aat(&a, n).iter().sum();
+            assert!((it.sum - total).abs() <= 1e-12 * total, "n = {n}");
+        }
+    }
+
+    #[test]
+    fn a_named_engine_has_nothing_to_tune() {
+        let mut b = CpuBackend::new(1, CpuEngine::Faer).unwrap();
+        b.prepare(8, DType::F32).unwrap();
+        b.generate(1).unwrap();
+        assert_eq!(b.tune().unwrap(), None);
+        assert_eq!(b.cpu_engine(), Some(CpuEngine::Faer));
     }
 }

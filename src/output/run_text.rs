@@ -306,8 +306,14 @@ mod tests {
         reps.median_rel_std_error = Some(0.157);
         r.repetitions = Some(reps);
         let text = render(&r);
-        let line = text.lines().find(|l| l.contains("UNSTABLE")).expect("a warning");
-        assert!(line.contains("±15.7%") && line.contains("--reps auto"), "{line}");
+        let line = text
+            .lines()
+            .find(|l| l.contains("UNSTABLE"))
+            .expect("a warning");
+        assert!(
+            line.contains("±15.7%") && line.contains("--reps auto"),
+            "{line}"
+        );
     }
 
     #[test]
@@ -315,7 +321,11 @@ mod tests {
         let mut r = reference_record();
         r.config.warmup = 14;
         r.config.warmup_time_s = Some(0.5);
-        assert!(reps_line(&r).contains("14 warm-up (≥ 0.5 s) + "), "{}", reps_line(&r));
+        assert!(
+            reps_line(&r).contains("14 warm-up (≥ 0.5 s) + "),
+            "{}",
+            reps_line(&r)
+        );
         r.config.warmup = 0;
         assert!(reps_line(&r).contains(" 0 warm-up + "), "{}", reps_line(&r));
     }
