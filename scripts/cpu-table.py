@@ -7,7 +7,8 @@ docs/performance.md ("The CPU side against numpy and PyTorch"), remade.
 
 Every cell is one product, C = A·Bᵀ for random n×n matrices (matbench: A·Aᵀ, one buffer), timed
 by each tool as a separate process with the same method: at least 0.5 s of warm-up, then `reps`
-timed products, the median. The tools of a cell run one after the other, so they see the same
+timed products, the median; with `--rounds R` the grid is run R times and a cell's figure is the
+median of its R medians. The tools of a cell run one after the other, so they see the same
 machine. Columns:
 
 - matbench, default engine (`auto`: the machine's BLAS unless faer times faster), and which it
@@ -117,6 +118,8 @@ def main():
     p.add_argument("--sizes", default="1024,2048,4096")
     p.add_argument("--dtypes", default="f32,f64")
     p.add_argument("--reps", type=int, default=7)
+    p.add_argument("--rounds", type=int, default=1,
+                   help="repeat the whole grid; a cell's figure is the median of its rounds")
     p.add_argument("--matbench", default="target/release/matbench")
     p.add_argument("--out", default=".")
     args = p.parse_args()
@@ -130,30 +133,38 @@ def main():
         ["torch"] if have_torch else [])
     rows = []
     started = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-    for threads in map(int, args.threads.split(",")):
-        for dt in args.dtypes.split(","):
-            for n in map(int, args.sizes.split(",")):
-                cell = {"threads": threads, "dtype": dt, "n": n}
-                for col in columns:
-                    if col == "default":
-                        r = matbench(args.matbench, [], dt, n, args.reps, threads)
-                    elif col == "faer":
-                        r = matbench(args.matbench, ["--cpu-engine", "faer"], dt, n, args.reps, threads)
-                    elif col == "blas_numpy_lib":
-                        r = matbench(args.matbench, ["--cpu-engine", "blas", "--blas-lib", np_lib],
-                                     dt, n, args.reps, threads)
-                    else:
-                        r = python_lib(col, dt, n, args.reps, threads)
-                    r["gflop_s"] = gflops(r, n)
-                    cell[col] = r
-                refs = [cell[c]["gflop_s"] for c in ("numpy", "torch") if c in cell and cell[c]["gflop_s"]]
-                best = max(refs) if refs else None
-                d = cell["default"]["gflop_s"]
-                cell["default_over_best"] = d / best if d and best else None
-                rows.append(cell)
-                print(f"# {threads} threads {dt} n={n}: " + ", ".join(
-                    f"{c} {cell[c]['gflop_s']:.0f}" if cell[c]["gflop_s"] else f"{c} {cell[c].get('error')}"
-                    for c in columns), file=sys.stderr, flush=True)
+    grid = [(t, dt, n) for t in map(int, args.threads.split(",")) for dt in args.dtypes.split(",")
+            for n in map(int, args.sizes.split(","))]
+    runs = {cell: {col: [] for col in columns} for cell in grid}
+    for rnd in range(args.rounds):
+        for threads, dt, n in grid:
+            for col in columns:
+                if col == "default":
+                    r = matbench(args.matbench, [], dt, n, args.reps, threads)
+                elif col == "faer":
+                    r = matbench(args.matbench, ["--cpu-engine", "faer"], dt, n, args.reps, threads)
+                elif col == "blas_numpy_lib":
+                    r = matbench(args.matbench, ["--cpu-engine", "blas", "--blas-lib", np_lib],
+                                 dt, n, args.reps, threads)
+                else:
+                    r = python_lib(col, dt, n, args.reps, threads)
+                r["gflop_s"] = gflops(r, n)
+                runs[(threads, dt, n)][col].append(r)
+            print(f"# round {rnd + 1}, {threads} threads {dt} n={n}: " + ", ".join(
+                f"{c} {v[-1]['gflop_s']:.0f}" + (f" ({v[-1]['what']})" if c == "default" else "")
+                if v[-1]["gflop_s"] else f"{c} {v[-1].get('error')}"
+                for c, v in runs[(threads, dt, n)].items()), file=sys.stderr, flush=True)
+    for threads, dt, n in grid:
+        cell = {"threads": threads, "dtype": dt, "n": n}
+        for col, rs in runs[(threads, dt, n)].items():
+            figures = [r["gflop_s"] for r in rs if r["gflop_s"]]
+            cell[col] = {"gflop_s": statistics.median(figures) if figures else None,
+                         "engines": sorted({str(r.get("what")) for r in rs}), "rounds": rs}
+        refs = [cell[c]["gflop_s"] for c in ("numpy", "torch") if c in cell and cell[c]["gflop_s"]]
+        best = max(refs) if refs else None
+        d = cell["default"]["gflop_s"]
+        cell["default_over_best"] = d / best if d and best else None
+        rows.append(cell)
     fmt = lambda v: f"{v:.0f}" if v else "–"
     head = ["threads", "dtype", "n", "matbench default (engine)", "matbench faer"]
     if np_lib:
@@ -163,7 +174,7 @@ def main():
     print("|" + "---|" * len(head))
     for c in rows:
         line = [str(c["threads"]), c["dtype"], str(c["n"]),
-                f"{fmt(c['default']['gflop_s'])} ({c['default'].get('what', '?')})", fmt(c["faer"]["gflop_s"])]
+                f"{fmt(c['default']['gflop_s'])} ({'/'.join(c['default']['engines'])})", fmt(c["faer"]["gflop_s"])]
         if np_lib:
             line.append(fmt(c["blas_numpy_lib"]["gflop_s"]))
         line.append(fmt(c["numpy"]["gflop_s"]))
@@ -175,8 +186,9 @@ def main():
     first = rows[0] if rows else {}
     print()
     for col in columns:
-        if col in first:
-            print(f"- {col}: {first[col].get('blas_library') or first[col].get('what')}")
+        if col in first and first[col]["rounds"]:
+            r = first[col]["rounds"][0]
+            print(f"- {col}: {r.get('blas_library') or r.get('what')}")
     os.makedirs(args.out, exist_ok=True)
     with open(os.path.join(args.out, "cpu-table.json"), "w") as f:
         json.dump({"started_utc": started, "numpy_openblas": np_lib, "rows": rows}, f, indent=1)
