@@ -366,21 +366,6 @@ fn the_blas_engine_runs_the_machines_library_and_auto_says_why() {
             assert!(!build.contains(&format!(" {generic} ")), "{library}");
         }
     }
-    // Its idle threads sleep at once (they would spin beside matbench's own), unless the
-    // user chose otherwise.
-    assert!(library.contains("OPENBLAS_THREAD_TIMEOUT=4"), "{library}");
-    let out = matbench(dir.path())
-        .env("OPENBLAS_THREAD_TIMEOUT", "12")
-        .args(["cpu", "32", "--reps", "1", "--no-save", "--format", "json"])
-        .args(["--cpu-engine", "blas"])
-        .output()
-        .unwrap();
-    let user: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let user_library = user["device"]["blas_library"].as_str().unwrap();
-    assert!(
-        user_library.contains("OPENBLAS_THREAD_TIMEOUT=12"),
-        "{user_library}"
-    );
     // `auto` times the BLAS against faer on the problem and says which it kept and why.
     let auto = common::json_run_in_temp(&["cpu", "96", "--reps", "2", "--cpu-engine", "auto"]).0;
     let why = auto["device"]["engine_choice"].as_str().unwrap();

@@ -297,10 +297,6 @@ fn symbol_text(lib: &Library, naming: Naming, name: &str) -> Option<String> {
 
 fn open(path: &Path, threads: usize) -> Result<Cblas, String> {
     let (lib, n) = open_library(path)?;
-    let idle: Vec<String> = crate::backend::cpu::BLAS_IDLE_ENV
-        .iter()
-        .filter_map(|(var, _)| Some(format!("{var}={}", std::env::var(var).ok()?)))
-        .collect();
     let calls = if n.suffix.is_empty() {
         Calls::Lp64 {
             sgemm: get(&lib, n, "cblas_sgemm")?,
@@ -322,11 +318,7 @@ fn open(path: &Path, threads: usize) -> Result<Cblas, String> {
     Ok(Cblas {
         calls,
         description: format!("{vendor}, {width} ({})", file.display()),
-        threading: if idle.is_empty() {
-            threading
-        } else {
-            format!("{threading}, idle threads: {}", idle.join(" "))
-        },
+        threading,
         _lib: lib,
     })
 }

@@ -24,13 +24,6 @@ use std::time::Instant;
 /// thread per core, whatever `--threads` says: under a thread or address-space limit that
 /// fails inside the library). The library's own call sets the count again after loading.
 /// Call it before any thread of this process starts.
-///
-/// It also makes a BLAS's idle threads sleep at once instead of spinning ([`BLAS_IDLE_ENV`]):
-/// matbench runs two pools, the BLAS's for the product and its own for generating, reducing
-/// and faer, and an OpenBLAS thread spins (yielding) for about 2²⁸ cycles after each call;
-/// on 16 threads that made faer's products six times slower while `auto` timed them (12.4
-/// against 2.0 ms at n = 1024) and the BLAS's own median 6–8% noisy. A variable the user set
-/// is left alone.
 #[allow(unsafe_code)]
 pub fn set_library_threads(threads: usize) {
     for var in [
@@ -44,22 +37,7 @@ pub fn set_library_threads(threads: usize) {
         // concurrently.
         unsafe { std::env::set_var(var, threads.to_string()) };
     }
-    for (var, value) in BLAS_IDLE_ENV {
-        if std::env::var_os(var).is_none() {
-            // SAFETY: as above, no other thread exists yet.
-            unsafe { std::env::set_var(var, value) };
-        }
-    }
 }
-
-/// How the BLAS libraries are told to put idle threads to sleep at once: OpenBLAS's idle
-/// timeout (2⁴ cycles, its least), Intel OpenMP's block time (MKL), and the OpenMP wait
-/// policy (the OpenMP builds of OpenBLAS and BLIS).
-pub const BLAS_IDLE_ENV: [(&str, &str); 3] = [
-    ("OPENBLAS_THREAD_TIMEOUT", "4"),
-    ("KMP_BLOCKTIME", "0"),
-    ("OMP_WAIT_POLICY", "PASSIVE"),
-];
 
 /// Bytes faer's GEMM maps per thread, once, on its first call (its `private_gemm_x8`
 /// thread-local workspace, whatever n is; seen as "memory allocation of 545259520 bytes
@@ -140,6 +118,9 @@ const PROBE_N: usize = 2048;
 const PROBE_REPS: usize = 3;
 const PROBE_MIN_S: Second = 0.1;
 const PROBE_MAX_REPS: usize = 50;
+/// How long a BLAS's idle threads may spin after a call: OpenBLAS's 2²⁸ cycles (0.07 to
+/// 0.27 s for clocks of 1 to 4 GHz), Intel OpenMP's 200 ms for MKL.
+const BLAS_SPIN_S: Second = 0.3;
 /// faer replaces the machine's BLAS only when it is faster by more than this share: the BLAS
 /// is what the machine's owner runs, so a tie goes to it.
 const PROBE_MARGIN: f64 = 0.05;
@@ -379,14 +360,18 @@ fn product<T: Element>(
 }
 
 /// The probe of [`CpuBackend::tune`]: the product of the leading m×m block (m = min(n,
-/// [`PROBE_N`])) by faer, then by the BLAS, each one untimed and then timed (at least
-/// [`PROBE_REPS`] times, for at least [`PROBE_MIN_S`]);
-/// returns m and the best time of each, BLAS first.
+/// [`PROBE_N`])) by the BLAS, then by faer, each one untimed and then timed (at least
+/// [`PROBE_REPS`] times, for at least [`PROBE_MIN_S`]); returns m and the best time of each,
+/// BLAS first.
 ///
-/// One engine after the other, not in turn: an OpenBLAS's threads spin for a while after each
-/// call, and a faer product started then shares every core with them (on 16 threads that made
-/// faer look slower than Ubuntu's OpenBLAS 0.3.26 at n = 1024, where alone it ran 1.6× faster).
-/// faer goes first because its threads go to sleep at once.
+/// One engine after the other, not in turn, and faer only once the BLAS's threads have gone
+/// to sleep: an OpenBLAS thread spins (yielding) for 2²⁸ cycles after it starts and after each
+/// call, MKL's for 200 ms, and a faer product started then shares every core with them. On
+/// 16 threads that made faer look six times slower than it is (12.4 against 2.0 ms at
+/// n = 1024). Telling the library to sleep at once instead cost OpenBLAS up to 45% at
+/// n = 1024 on 16 threads (waking its threads for every product), so the libraries keep
+/// their defaults and the probe waits out [`BLAS_SPIN_S`] — only when the two pools cannot
+/// both have their own cores.
 fn probe<T: Element>(
     s: &mut State<T>,
     threads: usize,
@@ -394,7 +379,10 @@ fn probe<T: Element>(
 ) -> (usize, [Second; 2]) {
     let m = s.n.min(PROBE_N);
     let mut best = [f64::INFINITY; 2];
-    for (k, engine) in [(1, CpuEngine::Faer), (0, CpuEngine::Blas)] {
+    for (k, engine) in [(0, CpuEngine::Blas), (1, CpuEngine::Faer)] {
+        if engine == CpuEngine::Faer && 2 * threads > crate::host::cpu_threads() {
+            std::thread::sleep(std::time::Duration::from_secs_f64(BLAS_SPIN_S));
+        }
         product(s, m, engine, threads, blas);
         let began = Instant::now();
         let mut reps = 0;
