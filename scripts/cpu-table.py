@@ -183,12 +183,12 @@ def main():
         ratio = c["default_over_best"]
         line.append(f"{ratio:.2f}" if ratio else "–")
         print("| " + " | ".join(line) + " |")
-    first = rows[0] if rows else {}
     print()
     for col in columns:
-        if col in first and first[col]["rounds"]:
-            r = first[col]["rounds"][0]
-            print(f"- {col}: {r.get('blas_library') or r.get('what')}")
+        seen = [r for row in rows for r in row[col]["rounds"]]
+        libraries = sorted({r["blas_library"] for r in seen if r.get("blas_library")})
+        whats = sorted({str(r.get("what")) for r in seen})
+        print(f"- {col}: " + "; ".join(libraries or whats))
     os.makedirs(args.out, exist_ok=True)
     with open(os.path.join(args.out, "cpu-table.json"), "w") as f:
         json.dump({"started_utc": started, "numpy_openblas": np_lib, "rows": rows}, f, indent=1)
