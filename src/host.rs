@@ -28,6 +28,72 @@ pub struct HostRecord {
     pub memory_available_byte: u64,
     /// Whether this process seems to run inside a container.
     pub in_container: bool,
+    /// The batch job this run belongs to, read from the scheduler's environment (Slurm, or a
+    /// Kubernetes Indexed Job); `null` outside one, and in older records.
+    #[serde(default)]
+    pub job: Option<JobContext>,
+}
+
+/// Where a run sits in a scheduler's job: what a fleet report shows beside each node.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct JobContext {
+    /// `slurm` or `kubernetes`.
+    pub scheduler: String,
+    /// Slurm: `SLURM_JOB_ID`.
+    pub job_id: Option<String>,
+    /// Slurm array jobs: `SLURM_ARRAY_JOB_ID`.
+    pub array_job_id: Option<String>,
+    /// Slurm array jobs: `SLURM_ARRAY_TASK_ID`; Kubernetes: `JOB_COMPLETION_INDEX`.
+    pub array_task_id: Option<String>,
+    /// Slurm: the task's rank in its step, `SLURM_PROCID`.
+    pub task_id: Option<String>,
+    /// Slurm: the node the task ran on, `SLURMD_NODENAME`.
+    pub node: Option<String>,
+    /// Slurm: `SLURM_CLUSTER_NAME`.
+    pub cluster: Option<String>,
+}
+
+impl JobContext {
+    /// The job this process runs in, from `env` (a lookup such as `std::env::var`).
+    pub fn from_env(env: impl Fn(&str) -> Option<String>) -> Option<JobContext> {
+        let get = |k: &str| env(k).filter(|v| !v.trim().is_empty());
+        if let Some(job_id) = get("SLURM_JOB_ID") {
+            return Some(JobContext {
+                scheduler: "slurm".into(),
+                job_id: Some(job_id),
+                array_job_id: get("SLURM_ARRAY_JOB_ID"),
+                array_task_id: get("SLURM_ARRAY_TASK_ID"),
+                task_id: get("SLURM_PROCID"),
+                node: get("SLURMD_NODENAME"),
+                cluster: get("SLURM_CLUSTER_NAME"),
+            });
+        }
+        get("JOB_COMPLETION_INDEX").map(|index| JobContext {
+            scheduler: "kubernetes".into(),
+            array_task_id: Some(index),
+            ..JobContext::default()
+        })
+    }
+
+    /// One line: `slurm job 12 (array 11, task 2), rank 0 on node2`.
+    pub fn summary(&self) -> String {
+        let mut s = self.scheduler.clone();
+        if let Some(j) = &self.job_id {
+            s += &format!(" job {j}");
+        }
+        match (&self.array_job_id, &self.array_task_id) {
+            (Some(a), Some(t)) => s += &format!(" (array {a}, task {t})"),
+            (None, Some(t)) => s += &format!(" index {t}"),
+            _ => {}
+        }
+        if let Some(r) = &self.task_id {
+            s += &format!(", rank {r}");
+        }
+        if let Some(n) = &self.node {
+            s += &format!(" on {n}");
+        }
+        s
+    }
 }
 
 /// Reads the host facts; fields the OS does not tell are left empty, never an error.
@@ -53,15 +119,17 @@ pub fn host_record() -> HostRecord {
         memory_total_byte: sys.as_ref().map_or(0, |s| s.total_memory()),
         memory_available_byte: sys.as_ref().map_or(0, |s| s.available_memory()),
         in_container: in_container(),
+        job: JobContext::from_env(|k| std::env::var(k).ok()),
     }
 }
 
 /// The host's name for records: `MATBENCH_HOSTNAME` when set (in a Kubernetes pod, the node's
-/// name from the downward API, so records name the machine rather than the pod), else the OS's.
+/// name from the downward API, so records name the machine rather than the pod), else Slurm's
+/// name for the node (`SLURMD_NODENAME`, inside a Slurm job), else the OS's.
 pub fn hostname() -> String {
-    std::env::var("MATBENCH_HOSTNAME")
-        .ok()
-        .filter(|h| !h.trim().is_empty())
+    let set = |k: &str| std::env::var(k).ok().filter(|h| !h.trim().is_empty());
+    set("MATBENCH_HOSTNAME")
+        .or_else(|| set("SLURMD_NODENAME"))
         .or_else(|| System::host_name().ok())
         .unwrap_or_else(|| "unknown-host".to_string())
 }
@@ -285,6 +353,37 @@ mod tests {
             Some("580.159")
         );
         assert_eq!(parse_nvidia_driver_version("nothing here"), None);
+    }
+
+    #[test]
+    fn slurm_and_kubernetes_jobs_are_read_from_their_environment() {
+        let env = |pairs: &'static [(&'static str, &'static str)]| {
+            move |k: &str| {
+                pairs
+                    .iter()
+                    .find(|(key, _)| *key == k)
+                    .map(|(_, v)| v.to_string())
+            }
+        };
+        assert_eq!(JobContext::from_env(env(&[])), None);
+        let slurm = JobContext::from_env(env(&[
+            ("SLURM_JOB_ID", "12"),
+            ("SLURM_ARRAY_JOB_ID", "11"),
+            ("SLURM_ARRAY_TASK_ID", "2"),
+            ("SLURM_PROCID", "0"),
+            ("SLURMD_NODENAME", "node2"),
+            ("SLURM_CLUSTER_NAME", "matbench"),
+        ]))
+        .unwrap();
+        assert_eq!(
+            slurm.summary(),
+            "slurm job 12 (array 11, task 2), rank 0 on node2"
+        );
+        assert_eq!(slurm.cluster.as_deref(), Some("matbench"));
+        let k8s = JobContext::from_env(env(&[("JOB_COMPLETION_INDEX", "3")])).unwrap();
+        assert_eq!(k8s.summary(), "kubernetes index 3");
+        let empty = JobContext::from_env(env(&[("SLURM_JOB_ID", " ")]));
+        assert_eq!(empty, None, "an empty variable is no job");
     }
 
     #[test]

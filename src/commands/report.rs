@@ -33,6 +33,9 @@ pub struct Machine {
     pub vs_fleet: f64,
     /// More than the margin below the fleet median.
     pub outlier: bool,
+    /// The scheduler's job(s) its runs belonged to (`host.job`), one summary each, e.g.
+    /// `slurm job 12 (array 11, task 2) on node2`; empty outside a scheduler.
+    pub jobs: Vec<String>,
 }
 
 /// One benchmark across the fleet.
@@ -85,29 +88,34 @@ pub fn build(records: &[RunRecord], margin: f64) -> FleetReport {
             )
         })
         .collect();
-    // benchmark → machine (host, GPU) → the runs' TFLOP/s
-    type Machines = BTreeMap<(String, Option<usize>), Vec<f64>>;
+    // benchmark → machine (host, GPU) → the runs' TFLOP/s and job contexts
+    type Machines = BTreeMap<(String, Option<usize>), (Vec<f64>, Vec<String>)>;
     let mut groups: BTreeMap<BenchKey, Machines> = BTreeMap::new();
     for r in records.iter().filter(|r| r.verification.passed) {
-        groups
+        let (figures, jobs) = groups
             .entry(BenchKey::of(r))
             .or_default()
             .entry((r.host.hostname.clone(), r.config.gpu_index))
-            .or_default()
-            .push(r.matmul_tflop_per_s);
+            .or_default();
+        figures.push(r.matmul_tflop_per_s);
+        if let Some(job) = r.host.job.as_ref().map(|j| j.summary())
+            && !jobs.contains(&job)
+        {
+            jobs.push(job);
+        }
     }
     let mut outliers: Vec<String> = Vec::new();
     let benchmarks = groups
         .into_iter()
         .map(|(key, machines)| {
-            let per_machine: Vec<(String, Option<usize>, usize, f64)> = machines
+            let per_machine: Vec<_> = machines
                 .into_iter()
-                .map(|((host, gpu), v)| (host, gpu, v.len(), median(v)))
+                .map(|((host, gpu), (v, jobs))| (host, gpu, v.len(), median(v), jobs))
                 .collect();
             let fleet = median(per_machine.iter().map(|m| m.3).collect());
             let mut machines: Vec<Machine> = per_machine
                 .into_iter()
-                .map(|(host, gpu, runs, t)| {
+                .map(|(host, gpu, runs, t, jobs)| {
                     let vs_fleet = if fleet > 0.0 { t / fleet - 1.0 } else { 0.0 };
                     Machine {
                         host,
@@ -116,6 +124,7 @@ pub fn build(records: &[RunRecord], margin: f64) -> FleetReport {
                         tflop_per_s: t,
                         vs_fleet,
                         outlier: vs_fleet < -margin,
+                        jobs,
                     }
                 })
                 .collect();
@@ -170,9 +179,9 @@ pub fn render(report: &FleetReport, markdown: bool) -> String {
         let _ = writeln!(out, "**matbench report: {verdict}**\n");
         let _ = writeln!(
             out,
-            "| benchmark | machine | runs | TFLOP/s | vs fleet median | |"
+            "| benchmark | machine | runs | TFLOP/s | vs fleet median | | job |"
         );
-        let _ = writeln!(out, "|---|---|---|---|---|---|");
+        let _ = writeln!(out, "|---|---|---|---|---|---|---|");
     } else {
         let _ = writeln!(out, "matbench report: {verdict}\n");
     }
@@ -188,22 +197,29 @@ pub fn render(report: &FleetReport, markdown: bool) -> String {
         for m in &b.machines {
             let who = machine_name(&m.host, m.gpu);
             let flag = if m.outlier { "OUTLIER" } else { "" };
+            let jobs = m.jobs.join("; ");
             if markdown {
                 let _ = writeln!(
                     out,
-                    "| {} | {} | {} | {:.2} | {:+.1}% | {} |",
+                    "| {} | {} | {} | {:.2} | {:+.1}% | {} | {} |",
                     md(&b.name),
                     md(&who),
                     m.runs,
                     m.tflop_per_s,
                     m.vs_fleet * 100.0,
-                    flag
+                    flag,
+                    md(&jobs)
                 );
             } else {
                 let who = plain(&who);
+                let job = if jobs.is_empty() {
+                    String::new()
+                } else {
+                    format!("  [{}]", plain(&jobs))
+                };
                 let _ = writeln!(
                     out,
-                    "    {who:<32} {:>3} runs {:>10.2} TFLOP/s {:>+7.1}%  {flag}",
+                    "    {who:<32} {:>3} runs {:>10.2} TFLOP/s {:>+7.1}%  {flag:<7}{job}",
                     m.runs,
                     m.tflop_per_s,
                     m.vs_fleet * 100.0
@@ -304,5 +320,33 @@ mod tests {
         assert_eq!(report.failed_verification.len(), 1);
         assert!(report.failed_verification[0].starts_with("node-d GPU 0 ("));
         assert!(render(&report, false).contains("FAILED verification (left out): node-d GPU 0"));
+    }
+
+    #[test]
+    fn each_machine_shows_the_scheduler_job_its_runs_belonged_to() {
+        let mut records = fleet();
+        for (i, r) in records.iter_mut().enumerate() {
+            r.host.job = Some(crate::host::JobContext {
+                scheduler: "slurm".into(),
+                job_id: Some(format!("{}", 20 + i)),
+                array_job_id: Some("20".into()),
+                array_task_id: Some(i.to_string()),
+                node: Some(r.host.hostname.clone()),
+                ..Default::default()
+            });
+        }
+        let report = build(&records, 0.10);
+        let slow = &report.benchmarks[0].machines[0];
+        assert_eq!(
+            slow.jobs,
+            vec!["slurm job 23 (array 20, task 3) on node-d".to_string()]
+        );
+        let text = render(&report, false);
+        let line = text.lines().find(|l| l.contains("node-d GPU 0 ")).unwrap();
+        assert!(
+            line.contains("OUTLIER") && line.contains("[slurm job 23"),
+            "{line}"
+        );
+        assert!(render(&report, true).contains("| slurm job 23 (array 20, task 3) on node-d |"));
     }
 }
