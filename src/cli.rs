@@ -2,7 +2,6 @@
 //! [`crate::plan`] turns it into a checked [`crate::plan::Plan`].
 
 use crate::model::dtype::DType;
-use crate::model::reps::DEFAULT_WARMUP_MIN_S;
 use crate::model::vocab::{CpuEngine, MatOp};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
@@ -155,9 +154,10 @@ pub struct SweepArgs {
     /// Untimed repetitions per run (0: none, a cold run).
     #[arg(long, default_value_t = 2, value_name = "COUNT")]
     pub warmup: u32,
-    /// Seconds of warm-up per run at least, after the --warmup count (0 to 60).
-    #[arg(long, default_value_t = DEFAULT_WARMUP_MIN_S, value_name = "SECONDS", allow_negative_numbers = true)]
-    pub warmup_time: f64,
+    /// Seconds of warm-up per run at least, after the --warmup count (0 to 60; default 0.5 on
+    /// the CPU, 0 on the GPU).
+    #[arg(long, value_name = "SECONDS", allow_negative_numbers = true)]
+    pub warmup_time: Option<f64>,
     /// Measured repetitions per run (`--reps COUNT`, or `--reps auto` with `--max-time`).
     #[command(flatten)]
     pub reps: RepsArgs,
@@ -228,9 +228,10 @@ pub struct RunArgs {
     pub warmup: u32,
 
     /// Seconds of warm-up at least, after the --warmup count: short products reach their
-    /// steady speed only after threads, caches and clocks settle (0 to 60).
-    #[arg(long, default_value_t = DEFAULT_WARMUP_MIN_S, value_name = "SECONDS", allow_negative_numbers = true)]
-    pub warmup_time: f64,
+    /// steady speed only after threads, caches and clocks settle (0 to 60; default 0.5 on the
+    /// CPU, 0 on the GPU).
+    #[arg(long, value_name = "SECONDS", allow_negative_numbers = true)]
+    pub warmup_time: Option<f64>,
 
     /// Measured repetitions (`--reps COUNT`, or `--reps auto` with `--max-time`).
     #[command(flatten)]

@@ -7,7 +7,7 @@ use crate::error::Error;
 use crate::model::Second;
 use crate::model::dtype::DType;
 use crate::model::job::Job;
-use crate::model::reps::{MAX_REPS, Reps, Warmup};
+use crate::model::reps::{MAX_REPS, Reps, Warmup, default_warmup_min_s};
 use crate::model::vocab::{BackendKind, DeviceSelection, MatOp};
 use std::path::PathBuf;
 
@@ -77,10 +77,12 @@ pub fn check_dtype(kind: BackendKind, dtype: DType) -> Result<(), Error> {
 /// `--warmup-time` is a finite number of seconds from 0 to [`MAX_WARMUP_TIME_S`].
 pub fn check_counts(
     warmup: u32,
-    warmup_time: f64,
+    warmup_time: Option<f64>,
+    kind: BackendKind,
     reps_text: &str,
     max_time: Option<f64>,
 ) -> Result<(Warmup, Reps), Error> {
+    let warmup_time = warmup_time.unwrap_or_else(|| default_warmup_min_s(kind));
     Ok((
         check_warmup(warmup, warmup_time)?,
         check_reps(reps_text, max_time)?,
@@ -195,6 +197,7 @@ fn common(run: &RunArgs, kind: BackendKind) -> Result<(usize, Warmup, Reps, u64)
     let (warmup, reps) = check_counts(
         run.warmup,
         run.warmup_time,
+        kind,
         &run.reps.reps,
         run.reps.max_time,
     )?;
@@ -306,7 +309,7 @@ mod tests {
                 DType::F32,
                 Warmup {
                     runs: 2,
-                    min_s: crate::model::reps::DEFAULT_WARMUP_MIN_S
+                    min_s: 0.0
                 },
                 Reps::Fixed(10)
             )
@@ -325,6 +328,14 @@ mod tests {
             }
         );
         assert_eq!((c.job.seed, c.job.warmup.runs, c.results_dir), (9, 0, None));
+        // The CPU warms up for half a second at least by default; a given time wins.
+        let cpu = plan_of(&["cpu", "64"]).unwrap().job.warmup;
+        assert_eq!(cpu.min_s, crate::model::reps::CPU_DEFAULT_WARMUP_MIN_S);
+        let given = plan_of(&["gpu", "64", "--warmup-time", "2"])
+            .unwrap()
+            .job
+            .warmup;
+        assert_eq!((given.runs, given.min_s), (2, 2.0));
     }
 
     #[test]

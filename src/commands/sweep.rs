@@ -263,7 +263,8 @@ struct Grid {
     sizes: Vec<usize>,
     kinds: Vec<BackendKind>,
     dtypes: Vec<DType>,
-    warmup: Warmup,
+    /// Each device's warm-up (the default time floor differs between CPU and GPU).
+    warmups: Vec<(BackendKind, Warmup)>,
     reps: Reps,
     threads: usize,
     seed: u64,
@@ -274,12 +275,21 @@ impl Grid {
         let sizes = parse_sizes(&args.sizes)?;
         let kinds = parse_devices(&args.devices)?;
         let dtypes = parse_dtypes(&args.dtypes)?;
-        let (warmup, reps) = plan::check_counts(
-            args.warmup,
-            args.warmup_time,
-            &args.reps.reps,
-            args.reps.max_time,
-        )?;
+        let mut warmups = Vec::new();
+        let mut reps = None;
+        for &kind in &kinds {
+            let (warmup, r) = plan::check_counts(
+                args.warmup,
+                args.warmup_time,
+                kind,
+                &args.reps.reps,
+                args.reps.max_time,
+            )?;
+            warmups.push((kind, warmup));
+            reps = Some(r);
+        }
+        let reps =
+            reps.ok_or_else(|| Error::InvalidArgument("--devices names no device".into()))?;
         for &kind in &kinds {
             for &dtype in &dtypes {
                 plan::check_dtype(kind, dtype)?;
@@ -295,11 +305,21 @@ impl Grid {
             sizes,
             kinds,
             dtypes,
-            warmup,
+            warmups,
             reps,
             threads: plan::check_threads(args.threads, crate::host::cpu_threads())?,
             seed: plan::seed_or_fresh(args.seed)?,
         })
+    }
+
+    fn warmup(&self, kind: BackendKind) -> Warmup {
+        self.warmups.iter().find(|(k, _)| *k == kind).map_or(
+            Warmup {
+                runs: 0,
+                min_s: 0.0,
+            },
+            |(_, w)| *w,
+        )
     }
 
     fn selection(&self, kind: BackendKind, args: &SweepArgs) -> DeviceSelection {
@@ -378,7 +398,7 @@ pub fn run(args: &SweepArgs, ctx: &RunContext, out: &mut Stdout) -> Result<Exit,
                     n,
                     dtype,
                     op: MatOp::Gemm,
-                    warmup: grid.warmup,
+                    warmup: grid.warmup(*kind),
                     reps: grid.reps,
                     seed: grid.seed,
                 };
