@@ -72,6 +72,13 @@ pub struct Cblas {
     pub threading: String,
 }
 
+impl Cblas {
+    /// The library and its threading in one line, as the record's `device.blas_library`.
+    pub fn summary(&self) -> String {
+        format!("{}; threads: {}", self.description, self.threading)
+    }
+}
+
 /// An element type CBLAS computes.
 pub trait BlasElement: Sized {
     /// C = A·Aᵀ for the leading m×m blocks of row-major A and C with leading dimension `ld`
@@ -81,12 +88,18 @@ pub trait BlasElement: Sized {
     fn syrk(blas: &Cblas, m: usize, ld: usize, a: &[Self], c: &mut [Self]);
 }
 
+/// The leading m×m blocks of A and C (row-major, leading dimension `ld`) lie inside their
+/// buffers: the bound every call below relies on.
+fn assert_blocks(m: usize, ld: usize, a_len: usize, c_len: usize) {
+    let reach = if m == 0 { 0 } else { (m - 1) * ld + m };
+    assert!(m <= ld && a_len >= reach && c_len >= reach);
+}
+
 macro_rules! blas_element {
     ($t:ty, $gemm:ident, $syrk:ident) => {
         impl BlasElement for $t {
             fn gemm(blas: &Cblas, m: usize, ld: usize, a: &[$t], c: &mut [$t]) {
-                let reach = if m == 0 { 0 } else { (m - 1) * ld + m };
-                assert!(m <= ld && a.len() >= reach && c.len() >= reach);
+                assert_blocks(m, ld, a.len(), c.len());
                 let (pa, pc) = (a.as_ptr(), c.as_mut_ptr());
                 // SAFETY: A and C reach (m − 1)·ld + m elements (checked above), row-major
                 // with leading dimension ld ≥ m; the library was checked to export the
@@ -111,8 +124,7 @@ macro_rules! blas_element {
             }
 
             fn syrk(blas: &Cblas, m: usize, ld: usize, a: &[$t], c: &mut [$t]) {
-                let reach = if m == 0 { 0 } else { (m - 1) * ld + m };
-                assert!(m <= ld && a.len() >= reach && c.len() >= reach);
+                assert_blocks(m, ld, a.len(), c.len());
                 let (pa, pc) = (a.as_ptr(), c.as_mut_ptr());
                 // SAFETY: as for `gemm`; SYRK writes only the upper triangle of C.
                 unsafe {

@@ -237,9 +237,7 @@ impl CpuBackend {
             cublas_version: None,
             nvrtc_version: None,
             threads: Some(effective_threads(threads, engine)),
-            blas_library: blas
-                .as_ref()
-                .map(|b| format!("{}; threads: {}", b.description, b.threading)),
+            blas_library: blas.as_ref().map(Cblas::summary),
             engine_choice,
         };
         Ok(CpuBackend {
@@ -613,9 +611,7 @@ impl Backend for CpuBackend {
             Matrices::F64(s) => probe(s, threads, blas),
         });
         self.gemm_ran = true;
-        let library = self.blas.as_ref().map_or(String::new(), |b| {
-            format!("{}; threads: {}", b.description, b.threading)
-        });
+        let library = self.blas.as_ref().map_or(String::new(), Cblas::summary);
         let ms = |s: f64| format!("{:.3} ms", s * 1e3);
         let faer_wins = faer_s < blas_s * (1.0 - PROBE_MARGIN);
         self.engine = if faer_wins {
