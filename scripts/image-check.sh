@@ -105,6 +105,16 @@ for base in "$builder" $runtimes; do
 done
 echo "image-check: base images ready in $((SECONDS - t0)) s"
 
+work=$(mktemp -d /var/tmp/matbench-image-check.XXXXXX)
+# The checked image and the build stage it was made from (about 2.3 GB together) go when the
+# check ends, whatever its result; the base images stay for the next run.
+cleanup() {
+  rm -rf "$work"
+  "${podman[@]}" rmi -f "$image" >/dev/null 2>&1 || true
+  "${podman[@]}" image prune -f >/dev/null 2>&1 || true
+}
+trap cleanup EXIT
+
 t0=$SECONDS
 "${podman[@]}" build --pull=never "${limits[@]}" \
   --build-arg MATBENCH_GIT_COMMIT="$(git rev-parse HEAD 2>/dev/null || echo unknown)" \
@@ -115,8 +125,6 @@ echo "image-check: built $image in $((SECONDS - t0)) s, $((size / 1024 / 1024)) 
 
 run() { "${podman[@]}" run --rm "${limits[@]}" "$@"; }
 fail() { echo "image-check: FAILED: $*" >&2; exit 1; }
-work=$(mktemp -d /var/tmp/matbench-image-check.XXXXXX)
-trap 'rm -rf "$work"' EXIT
 
 # Output is captured before it is searched: `grep -q` closing a pipe early makes podman fail.
 help=$(run "$image" --help) || fail "--help exited $?"
