@@ -70,7 +70,8 @@ pub struct ReportArgs {
     /// Report format.
     #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
     pub format: ReportFormat,
-    /// Exit 1 when there is an outlier.
+    /// Exit 1 when there is an outlier, 7 when a machine's own `--check` failed (the record
+    /// says why: below its floor share of peak, slower than its siblings).
     #[arg(long)]
     pub check: bool,
 }
@@ -294,9 +295,15 @@ pub struct GpuArgs {
     #[arg(long, default_value_t = 10.0, value_name = "PERCENT")]
     pub slow_margin: f64,
 
-    /// With several GPUs: exit 7 when one is flagged slow.
+    /// Judge the GPU and exit 7 when it fails: a wrong answer, a GEMM below --min-share of its
+    /// datasheet peak (n ≥ 4096, known models), or (several GPUs) one slower than the fastest
+    /// by more than --slow-margin. The verdict is in the record.
     #[arg(long)]
     pub check: bool,
+
+    /// With --check: the floor share of the GPU's datasheet peak, percent.
+    #[arg(long, default_value_t = crate::model::peak::DEFAULT_MIN_SHARE_PERCENT, value_name = "PERCENT")]
+    pub min_share: f64,
 }
 
 /// `matbench cpu`.

@@ -6,7 +6,7 @@ use crate::cli::{CpuArgs, Format, GpuArgs, RunArgs};
 use crate::error::Error;
 use crate::model::Second;
 use crate::model::dtype::DType;
-use crate::model::job::Job;
+use crate::model::job::{CheckRule, Job};
 use crate::model::reps::{MAX_REPS, Reps, Warmup, default_warmup_min_s};
 use crate::model::vocab::{BackendKind, DeviceSelection, MatOp};
 use std::path::PathBuf;
@@ -218,6 +218,7 @@ fn finish(
             warmup,
             reps,
             seed,
+            check: None,
         },
         format: run.format,
         results_dir: (!run.no_save).then(|| run.results_dir.clone()),
@@ -264,7 +265,17 @@ pub fn gpu_plan(args: &GpuArgs, index: usize) -> Result<Plan, Error> {
             args.slow_margin
         )));
     }
-    Ok(finish(&args.run, DeviceSelection::Gpu { index }, c))
+    if !(args.min_share.is_finite() && (0.0..=100.0).contains(&args.min_share)) {
+        return Err(Error::InvalidArgument(format!(
+            "--min-share must be a percentage from 0 to 100, got {}",
+            args.min_share
+        )));
+    }
+    let mut plan = finish(&args.run, DeviceSelection::Gpu { index }, c);
+    plan.job.check = args.check.then_some(CheckRule {
+        min_share: args.min_share / 100.0,
+    });
+    Ok(plan)
 }
 
 /// `matbench cpu …` → plan; `cpu_threads` is the default thread count (all logical CPUs).
@@ -377,6 +388,24 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("supported: f32, f64"), "{err}");
+    }
+
+    #[test]
+    fn check_carries_its_floor_and_a_floor_outside_0_to_100_is_refused() {
+        let check = |args: &[&str]| plan_of(args).map(|p| p.job.check);
+        assert_eq!(check(&["gpu", "64"]).unwrap(), None);
+        assert_eq!(
+            check(&["gpu", "64", "--check"]).unwrap(),
+            Some(CheckRule { min_share: 0.5 })
+        );
+        assert_eq!(
+            check(&["gpu", "64", "--check", "--min-share", "70"]).unwrap(),
+            Some(CheckRule { min_share: 0.7 })
+        );
+        for bad in ["101", "-1", "nan"] {
+            let e = plan_of(&["gpu", "64", "--check", "--min-share", bad]).unwrap_err();
+            assert_eq!(e.exit_code(), 2, "{bad}");
+        }
     }
 
     #[test]

@@ -9,7 +9,9 @@ use crate::model::Second;
 use crate::model::job::Job;
 use crate::model::reps::{Reps, RepsMode};
 use crate::model::stats::Summary;
+use crate::model::vocab::BackendKind;
 use crate::model::vocab::DeviceSelection;
+use crate::record::peak::PeakRecord;
 use crate::record::telemetry::Telemetry;
 use crate::record::{ConfigRecord, Phases, Repetitions, RunRecord, SCHEMA_VERSION, Verification};
 use crate::verify;
@@ -59,6 +61,7 @@ pub fn run(job: &Job, backend: &mut dyn Backend, ctx: &RunContext) -> Result<Run
     };
     let matmul = summary(|i| i.matmul_s)?;
     let reduce = summary(|i| i.reduce_s)?;
+    let reduce_median_s = reduce.median_s;
     let flop_per_matmul = job.op.flop(job.n);
     let per_s = |flop: f64| flop / matmul.median_s.max(f64::MIN_POSITIVE) / 1e12;
     let matmul_tflop_per_s = per_s(flop_per_matmul);
@@ -96,6 +99,16 @@ pub fn run(job: &Job, backend: &mut dyn Backend, ctx: &RunContext) -> Result<Run
         sum: measured.iterations.last().map_or(f64::NAN, |i| i.sum),
         verification,
         telemetry,
+        peak: (backend.kind() == BackendKind::Cuda).then(|| {
+            PeakRecord::for_gpu(
+                &backend.device().name,
+                job.dtype,
+                job.n,
+                matmul_tflop_per_s,
+                reduce_median_s,
+            )
+        }),
+        check: None,
     })
 }
 
@@ -244,6 +257,7 @@ mod tests {
             },
             reps,
             seed: 1234,
+            check: None,
         }
     }
 

@@ -33,6 +33,12 @@ pub struct Machine {
     pub vs_fleet: f64,
     /// More than the margin below the fleet median.
     pub outlier: bool,
+    /// Median share of the GPU's datasheet peak over its runs (`null` on the CPU, for a model
+    /// without a known peak, and in records made before matbench recorded it).
+    pub share_of_peak: Option<f64>,
+    /// Why its runs failed `--check` (`matbench gpu … --check`), once each; empty when they
+    /// passed or were not checked.
+    pub failed_check: Vec<String>,
     /// The scheduler's job(s) its runs belonged to (`host.job`), one summary each, e.g.
     /// `slurm job 12 (array 11, task 2) on node2`; empty outside a scheduler.
     pub jobs: Vec<String>,
@@ -61,6 +67,24 @@ pub struct FleetReport {
     /// "host" or "host GPU i" (benchmark) of every run that failed verification: left out of
     /// the figures, named here.
     pub failed_verification: Vec<String>,
+    /// "host" or "host GPU i" of every machine whose own `--check` failed (below its floor
+    /// share of peak, slower than its siblings), once each.
+    pub failed_check: Vec<String>,
+}
+
+/// One machine's runs of one benchmark, as they are gathered.
+#[derive(Default)]
+struct Runs {
+    tflop_per_s: Vec<f64>,
+    shares: Vec<f64>,
+    jobs: Vec<String>,
+    failed_check: Vec<String>,
+}
+
+fn push_once(v: &mut Vec<String>, s: String) {
+    if !v.contains(&s) {
+        v.push(s);
+    }
 }
 
 fn median(mut v: Vec<f64>) -> f64 {
@@ -88,51 +112,59 @@ pub fn build(records: &[RunRecord], margin: f64) -> FleetReport {
             )
         })
         .collect();
-    // benchmark → machine (host, GPU) → the runs' TFLOP/s and job contexts
-    type Machines = BTreeMap<(String, Option<usize>), (Vec<f64>, Vec<String>)>;
-    let mut groups: BTreeMap<BenchKey, Machines> = BTreeMap::new();
+    // benchmark → machine (host, GPU) → its runs
+    let mut groups: BTreeMap<BenchKey, BTreeMap<(String, Option<usize>), Runs>> = BTreeMap::new();
     for r in records.iter().filter(|r| r.verification.passed) {
-        let (figures, jobs) = groups
+        let runs = groups
             .entry(BenchKey::of(r))
             .or_default()
             .entry((r.host.hostname.clone(), r.config.gpu_index))
             .or_default();
-        figures.push(r.matmul_tflop_per_s);
-        if let Some(job) = r.host.job.as_ref().map(|j| j.summary())
-            && !jobs.contains(&job)
-        {
-            jobs.push(job);
+        runs.tflop_per_s.push(r.matmul_tflop_per_s);
+        runs.shares
+            .extend(r.peak.as_ref().and_then(|p| p.matmul_share));
+        if let Some(job) = r.host.job.as_ref().map(|j| j.summary()) {
+            push_once(&mut runs.jobs, job);
+        }
+        for reason in r.check.iter().flat_map(|c| c.reasons.iter()) {
+            push_once(&mut runs.failed_check, reason.clone());
         }
     }
     let mut outliers: Vec<String> = Vec::new();
+    let mut failed_check: Vec<String> = Vec::new();
     let benchmarks = groups
         .into_iter()
         .map(|(key, machines)| {
             let per_machine: Vec<_> = machines
                 .into_iter()
-                .map(|((host, gpu), (v, jobs))| (host, gpu, v.len(), median(v), jobs))
+                .map(|((host, gpu), runs)| (host, gpu, median(runs.tflop_per_s.clone()), runs))
                 .collect();
-            let fleet = median(per_machine.iter().map(|m| m.3).collect());
+            let fleet = median(per_machine.iter().map(|m| m.2).collect());
             let mut machines: Vec<Machine> = per_machine
                 .into_iter()
-                .map(|(host, gpu, runs, t, jobs)| {
+                .map(|(host, gpu, t, runs)| {
                     let vs_fleet = if fleet > 0.0 { t / fleet - 1.0 } else { 0.0 };
                     Machine {
                         host,
                         gpu,
-                        runs,
+                        runs: runs.tflop_per_s.len(),
                         tflop_per_s: t,
                         vs_fleet,
                         outlier: vs_fleet < -margin,
-                        jobs,
+                        share_of_peak: (!runs.shares.is_empty()).then(|| median(runs.shares)),
+                        failed_check: runs.failed_check,
+                        jobs: runs.jobs,
                     }
                 })
                 .collect();
             machines.sort_by(|a, b| a.tflop_per_s.total_cmp(&b.tflop_per_s));
-            for m in machines.iter().filter(|m| m.outlier) {
+            for m in &machines {
                 let who = machine_name(&m.host, m.gpu);
-                if !outliers.contains(&who) {
-                    outliers.push(who);
+                if m.outlier {
+                    push_once(&mut outliers, who.clone());
+                }
+                if !m.failed_check.is_empty() {
+                    push_once(&mut failed_check, who);
                 }
             }
             Benchmark {
@@ -147,6 +179,7 @@ pub fn build(records: &[RunRecord], margin: f64) -> FleetReport {
         benchmarks,
         outliers,
         failed_verification,
+        failed_check,
     }
 }
 
@@ -166,6 +199,15 @@ pub fn render(report: &FleetReport, markdown: bool) -> String {
             if markdown { md(&names) } else { plain(&names) }
         )
     };
+    let verdict = if report.failed_check.is_empty() {
+        verdict
+    } else {
+        let names = report.failed_check.join(", ");
+        format!(
+            "FAILED --check: {}; {verdict}",
+            if markdown { md(&names) } else { plain(&names) }
+        )
+    };
     let verdict = if report.failed_verification.is_empty() {
         verdict
     } else {
@@ -179,9 +221,9 @@ pub fn render(report: &FleetReport, markdown: bool) -> String {
         let _ = writeln!(out, "**matbench report: {verdict}**\n");
         let _ = writeln!(
             out,
-            "| benchmark | machine | runs | TFLOP/s | vs fleet median | | job |"
+            "| benchmark | machine | runs | TFLOP/s | share of peak | vs fleet median | | job |"
         );
-        let _ = writeln!(out, "|---|---|---|---|---|---|---|");
+        let _ = writeln!(out, "|---|---|---|---|---|---|---|---|");
     } else {
         let _ = writeln!(out, "matbench report: {verdict}\n");
     }
@@ -196,18 +238,28 @@ pub fn render(report: &FleetReport, markdown: bool) -> String {
         }
         for m in &b.machines {
             let who = machine_name(&m.host, m.gpu);
-            let flag = if m.outlier { "OUTLIER" } else { "" };
+            let mut flags = Vec::new();
+            if m.outlier {
+                flags.push("OUTLIER".to_string());
+            }
+            if !m.failed_check.is_empty() {
+                flags.push(format!("CHECK FAILED: {}", m.failed_check.join("; ")));
+            }
+            let flag = flags.join(", ");
+            let share = m
+                .share_of_peak
+                .map_or_else(String::new, |s| format!("{:.1}%", 100.0 * s));
             let jobs = m.jobs.join("; ");
             if markdown {
                 let _ = writeln!(
                     out,
-                    "| {} | {} | {} | {:.2} | {:+.1}% | {} | {} |",
+                    "| {} | {} | {} | {:.2} | {share} | {:+.1}% | {} | {} |",
                     md(&b.name),
                     md(&who),
                     m.runs,
                     m.tflop_per_s,
                     m.vs_fleet * 100.0,
-                    flag,
+                    md(&flag),
                     md(&jobs)
                 );
             } else {
@@ -217,12 +269,18 @@ pub fn render(report: &FleetReport, markdown: bool) -> String {
                 } else {
                     format!("  [{}]", plain(&jobs))
                 };
+                let share = if share.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({share} of peak)")
+                };
                 let _ = writeln!(
                     out,
-                    "    {who:<32} {:>3} runs {:>10.2} TFLOP/s {:>+7.1}%  {flag:<7}{job}",
+                    "    {who:<32} {:>3} runs {:>10.2} TFLOP/s{share} {:>+7.1}%  {:<7}{job}",
                     m.runs,
                     m.tflop_per_s,
-                    m.vs_fleet * 100.0
+                    m.vs_fleet * 100.0,
+                    plain(&flag)
                 );
             }
         }
@@ -258,6 +316,8 @@ pub fn run(args: &ReportArgs, out: &mut Stdout) -> Result<Exit, Error> {
     // A wrong answer on any machine fails the report whatever --check says: exit 8.
     Ok(if !report.failed_verification.is_empty() {
         Exit::RecordFailedVerification
+    } else if args.check && !report.failed_check.is_empty() {
+        Exit::CheckFailed
     } else if args.check && !report.outliers.is_empty() {
         Exit::Regression
     } else {
@@ -348,5 +408,54 @@ mod tests {
             "{line}"
         );
         assert!(render(&report, true).contains("| slurm job 23 (array 20, task 3) on node-d |"));
+    }
+
+    #[test]
+    fn each_machine_shows_its_share_of_peak_and_a_failed_check_is_named() {
+        use crate::model::job::CheckRule;
+        let rule = CheckRule { min_share: 0.5 };
+        let records: Vec<RunRecord> = fleet()
+            .into_iter()
+            .map(|mut r| {
+                // node-d at 38 of 67 (56.7%) is an outlier but above the floor; node-c is
+                // made to fall below it.
+                if r.host.hostname == "node-c" {
+                    r.matmul_tflop_per_s = 30.0;
+                }
+                r.peak = Some(crate::record::peak::PeakRecord::for_gpu(
+                    &r.device.name,
+                    r.config.dtype,
+                    r.config.n,
+                    r.matmul_tflop_per_s,
+                    r.reduce.median_s,
+                ));
+                r.check = Some(crate::pipeline::check::verdict(&r, &rule, None));
+                r
+            })
+            .collect();
+        let report = build(&records, 0.10);
+        assert_eq!(report.failed_check, vec!["node-c GPU 0".to_string()]);
+        let c = report.benchmarks[0]
+            .machines
+            .iter()
+            .find(|m| m.host == "node-c")
+            .unwrap();
+        assert!((c.share_of_peak.unwrap() - 30.0 / 67.0).abs() < 1e-12);
+        assert!(
+            c.failed_check[0].contains("below the 50% floor"),
+            "{:?}",
+            c.failed_check
+        );
+        let text = render(&report, false);
+        assert!(
+            text.starts_with("matbench report: FAILED --check: node-c GPU 0;"),
+            "{text}"
+        );
+        let line = text.lines().find(|l| l.contains("node-c GPU 0 ")).unwrap();
+        assert!(
+            line.contains("(44.8% of peak)") && line.contains("CHECK FAILED"),
+            "{line}"
+        );
+        assert!(render(&report, true).contains("| 44.8% |"));
     }
 }

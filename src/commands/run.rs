@@ -6,7 +6,7 @@ use crate::bench::RunContext;
 use crate::cli::{CpuArgs, Format, GpuArgs};
 use crate::error::{Error, Exit};
 use crate::output::{self, Stdout};
-use crate::pipeline::{self, Finished, multi};
+use crate::pipeline::{self, Finished, check, multi};
 use crate::plan::{self, Plan};
 use crate::record::RunRecord;
 
@@ -53,6 +53,12 @@ fn report(plan: &Plan, finished: Finished, out: &mut Stdout) -> Result<Exit, Err
     for problem in finished.problems {
         output::error(&with_save_hint(problem));
     }
+    if exit == Exit::Success
+        && let Err(e) = check::outcome([&finished.record])
+    {
+        output::error(&e);
+        return Ok(e.exit());
+    }
     Ok(exit)
 }
 
@@ -82,9 +88,14 @@ fn gpus_at_once(
     ctx: &RunContext,
     out: &mut Stdout,
 ) -> Result<Exit, Error> {
-    let (finished, overlap_s) = multi::run_all(&plan.job, gpus, plan.results_dir.as_deref(), ctx)?;
+    let (mut finished, overlap_s) =
+        multi::run_all(&plan.job, gpus, plan.results_dir.as_deref(), ctx)?;
     let records: Vec<RunRecord> = finished.iter().map(|f| f.record.clone()).collect();
     let summary = multi::summarise(&records, args.slow_margin / 100.0, overlap_s);
+    if let Some(rule) = &plan.job.check {
+        multi::judge(&mut finished, &summary, rule);
+    }
+    let records: Vec<RunRecord> = finished.iter().map(|f| f.record.clone()).collect();
     match plan.format {
         Format::Text => out.write(output::multi::render(&summary).as_bytes())?,
         Format::Json => {
@@ -95,6 +106,7 @@ fn gpus_at_once(
             )?)?;
         }
     }
+    let check_outcome = check::outcome(finished.iter().map(|f| &f.record));
     let mut exit = Exit::Success;
     for f in finished {
         exit = exit.or(f.exit());
@@ -110,9 +122,8 @@ fn gpus_at_once(
             output::error(&problem);
         }
     }
-    if exit != Exit::VerificationFailed
-        && args.check
-        && let Err(e) = multi::check(&summary)
+    if exit == Exit::Success
+        && let Err(e) = check_outcome
     {
         output::error(&e);
         return Ok(e.exit());

@@ -401,6 +401,7 @@ pub fn run(args: &SweepArgs, ctx: &RunContext, out: &mut Stdout) -> Result<Exit,
                     warmup: grid.warmup(*kind),
                     reps: grid.reps,
                     seed: grid.seed,
+                    check: None,
                 };
                 let device = opened.backend.device().name.clone();
                 let (row, run_exit) =

@@ -24,4 +24,13 @@ pub struct Job {
     pub reps: Reps,
     /// Philox seed.
     pub seed: u64,
+    /// `--check`: judge the GPU by this rule and record the verdict; `None` to measure only.
+    pub check: Option<CheckRule>,
+}
+
+/// What `--check` judges a run by.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct CheckRule {
+    /// The floor share of peak, as a fraction (0.5 = 50%).
+    pub min_share: f64,
 }

@@ -5,10 +5,12 @@
 //! - [`dtype`]: element types and their rounding;
 //! - [`reps`]: how many repetitions, and why measuring stopped;
 //! - [`stats`]: the summary statistics of repeated timings (one median for everything);
-//! - [`job`]: what one run measures.
+//! - [`job`]: what one run measures;
+//! - [`peak`]: the datasheet peaks a GPU's figures are shares of.
 
 pub mod dtype;
 pub mod job;
+pub mod peak;
 pub mod reps;
 pub mod stats;
 pub mod vocab;

@@ -8,8 +8,8 @@ pub fn render(summary: &MultiSummary) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "  {:<4} {:<24} {:>12} {:>12} {:>8}  flags",
-        "gpu", "name", "median", "TFLOP/s", "verify"
+        "  {:<4} {:<24} {:>12} {:>12} {:>7} {:>8}  flags",
+        "gpu", "name", "median", "TFLOP/s", "peak", "verify"
     );
     for g in &summary.gpus {
         let mut flags = Vec::new();
@@ -22,13 +22,17 @@ pub fn render(summary: &MultiSummary) -> String {
         if g.throttled {
             flags.push("throttled".to_string());
         }
+        let share = g
+            .share_of_peak
+            .map_or_else(|| "?".to_string(), |s| format!("{:.1}%", 100.0 * s));
         let _ = writeln!(
             out,
-            "  {:<4} {:<24} {:>9.3} ms {:>12.2} {:>8}  {}",
+            "  {:<4} {:<24} {:>9.3} ms {:>12.2} {:>7} {:>8}  {}",
             g.index,
             g.name,
             g.median_s * 1e3,
             g.tflop_per_s,
+            share,
             if g.passed { "PASS" } else { "FAIL" },
             flags.join(", ")
         );

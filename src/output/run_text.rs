@@ -167,10 +167,29 @@ fn rates(out: &mut String, r: &RunRecord) {
             r.flop_per_matmul
         );
     }
+    if let Some(peak) = &r.peak {
+        let _ = writeln!(out, "  peak      {}", peak.summary_line());
+    }
     if let Some(line) = unstable_line(r) {
         let _ = writeln!(out, "  {line}");
     }
     let _ = writeln!(out, "  verify    {}", r.verification.summary_line());
+    if let Some(check) = &r.check {
+        let _ = writeln!(out, "  check     {}", check_line(check));
+    }
+}
+
+/// `--check`'s verdict in one line: PASS with the floor applied, or FAIL with every reason.
+fn check_line(c: &crate::record::CheckRecord) -> String {
+    let floor = match c.min_share {
+        Some(f) => format!("floor {:.0}% of peak", 100.0 * f),
+        None => "no floor applies (unknown GPU model, SYRK, or n < 4096)".to_string(),
+    };
+    if c.passed {
+        format!("PASS ({floor})")
+    } else {
+        format!("FAIL: {}", c.reasons.join("; "))
+    }
 }
 
 /// A plain warning when the median is not known to a few percent ([`UNSTABLE_MEDIAN_RSE`]).

@@ -3,6 +3,7 @@
 //! multi-GPU run ([`multi`]) all go through it; none re-writes the save, verify or exit tail.
 //! Printing is the caller's (the top floor's): the pipeline returns what happened.
 
+pub mod check;
 pub mod multi;
 
 use crate::backend::{self, Backend, monotonic_s};
@@ -77,7 +78,10 @@ pub fn measure_and_save(
         startup_s: opened.startup_s,
         ..ctx.clone()
     };
-    let record = bench::run(job, opened.backend.as_mut(), &ctx)?;
+    let mut record = bench::run(job, opened.backend.as_mut(), &ctx)?;
+    if let Some(rule) = &job.check {
+        record.check = Some(check::verdict(&record, rule, None));
+    }
     let mut problems = Vec::new();
     let saved = match results_dir.map(|dir| store::save(dir, &record)) {
         Some(Ok(path)) => Some(path),
@@ -131,6 +135,7 @@ mod tests {
             },
             reps: Reps::Fixed(2),
             seed: 7,
+            check: None,
         }
     }
 

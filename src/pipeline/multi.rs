@@ -7,13 +7,13 @@
 //! of every GPU overlap; each record keeps its own start time and the summary shows the window
 //! in which all of them were running.
 
-use super::Finished;
+use super::{Finished, check};
 use crate::bench::RunContext;
 use crate::error::Error;
 use crate::model::Second;
-use crate::model::job::Job;
+use crate::model::job::{CheckRule, Job};
 use crate::model::vocab::DeviceSelection;
-use crate::record::RunRecord;
+use crate::record::{RunRecord, store};
 use serde::Serialize;
 use std::path::Path;
 use std::sync::{Arc, Barrier};
@@ -36,6 +36,8 @@ pub struct GpuRow {
     pub slow: bool,
     /// Telemetry marked the run throttled.
     pub throttled: bool,
+    /// Share of the GPU's datasheet peak (`null` for a model without a known peak).
+    pub share_of_peak: Option<f64>,
 }
 
 /// The summary of a multi-GPU run.
@@ -67,6 +69,7 @@ pub fn summarise(records: &[RunRecord], slow_margin: f64, overlap_s: Second) -> 
             passed: r.verification.passed,
             slow: r.matmul_tflop_per_s < (1.0 - slow_margin) * best,
             throttled: r.telemetry.as_ref().is_some_and(|t| t.throttled),
+            share_of_peak: r.peak.as_ref().and_then(|p| p.matmul_share),
         })
         .collect();
     MultiSummary {
@@ -130,16 +133,35 @@ pub fn run_all(
     Ok((results.into_iter().map(|r| r.0).collect(), overlap_s))
 }
 
-/// The `--check` verdict of a multi-GPU run: the first GPU flagged slow, as an error.
-pub fn check(summary: &MultiSummary) -> Result<(), Error> {
-    match summary.gpus.iter().find(|g| g.slow) {
-        Some(slow) => Err(Error::CheckFailed(format!(
-            "GPU {} ran at {:.2} TFLOP/s, more than {:.0}% below the fastest (--check)",
-            slow.index,
-            slow.tflop_per_s,
-            summary.slow_margin * 100.0
-        ))),
-        None => Ok(()),
+/// The multi-GPU rule's reason for GPU `index`, when the summary flagged it slow.
+pub fn slow_reason(summary: &MultiSummary, index: usize) -> Option<String> {
+    let fastest = summary
+        .gpus
+        .iter()
+        .map(|g| g.tflop_per_s)
+        .fold(0.0, f64::max);
+    let g = summary.gpus.iter().find(|g| g.index == index && g.slow)?;
+    Some(format!(
+        "GPU {} ({}) ran at {:.2} TFLOP/s, more than {:.0}% below the fastest GPU's {:.2} (--slow-margin)",
+        g.index,
+        g.name,
+        g.tflop_per_s,
+        summary.slow_margin * 100.0,
+        fastest
+    ))
+}
+
+/// `--check` on several GPUs: each run's verdict with its siblings' rule added, written into
+/// its record and over its saved file (a failed rewrite is one of the run's problems).
+pub fn judge(finished: &mut [Finished], summary: &MultiSummary, rule: &CheckRule) {
+    for f in finished {
+        let index = f.record.config.gpu_index.unwrap_or(0);
+        f.record.check = Some(check::verdict(&f.record, rule, slow_reason(summary, index)));
+        if let Some(path) = &f.saved
+            && let Err(e) = store::replace(path, &f.record)
+        {
+            f.problems.push(e);
+        }
     }
 }
 
@@ -148,28 +170,56 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_slow_gpu_is_flagged_and_fails_the_check() {
+    fn the_slow_gpu_fails_the_check_and_its_saved_record_says_why() {
         let base = crate::record::fixtures::records("h200-2026-11-28")
             .remove(0)
             .1;
         let records: Vec<RunRecord> = [(0, 52.0), (1, 40.0)]
             .into_iter()
             .map(|(i, t)| {
-                let mut r = base.clone();
+                let mut r = crate::record::fixtures::at_rate(base.clone(), t);
                 r.config.gpu_index = Some(i);
-                r.matmul_tflop_per_s = t;
                 r
             })
             .collect();
         let s = summarise(&records, 0.10, 1.0);
         assert_eq!((s.gpus[0].slow, s.gpus[1].slow), (false, true));
-        assert_eq!(s.aggregate_tflop_per_s, 92.0);
-        let e = check(&s).unwrap_err();
-        assert_eq!(e.exit(), crate::error::Exit::CheckFailed);
+        assert!((s.aggregate_tflop_per_s - 92.0).abs() < 1e-9);
+        assert!(summarise(&records, 0.30, 1.0).gpus.iter().all(|g| !g.slow));
+
+        let dir = tempfile::tempdir().unwrap();
+        let mut finished: Vec<Finished> = records
+            .into_iter()
+            .map(|record| Finished {
+                saved: Some(store::save(dir.path(), &record).unwrap()),
+                record,
+                problems: Vec::new(),
+            })
+            .collect();
+        judge(&mut finished, &s, &CheckRule { min_share: 0.5 });
+        assert!(finished[0].record.check.as_ref().unwrap().passed);
+        let slow = finished[1].record.check.clone().unwrap();
+        assert!(!slow.passed);
         assert!(
-            e.to_string().starts_with("GPU 1 ran at 40.00 TFLOP/s"),
-            "{e}"
+            slow.reasons[0].starts_with(
+                "GPU 1 (NVIDIA H200) ran at 40.00 TFLOP/s, more than 10% below the fastest GPU's 52.00 (--slow-margin)"
+            ),
+            "{slow:?}"
         );
-        assert!(check(&summarise(&records, 0.30, 1.0)).is_ok());
+        let saved = finished[1].saved.clone().unwrap();
+        let back = crate::record::read::read_all(&[saved]).unwrap().remove(0).1;
+        assert_eq!(
+            back.check,
+            Some(slow),
+            "the saved record carries the verdict"
+        );
+        assert_eq!(
+            std::fs::read_dir(dir.path()).unwrap().count(),
+            2,
+            "no file left behind"
+        );
+        let e = check::outcome(finished.iter().map(|f| &f.record)).unwrap_err();
+        assert_eq!(e.exit(), crate::error::Exit::CheckFailed);
+        assert!(e.to_string().starts_with("GPU 1 (NVIDIA H200)"), "{e}");
     }
 }

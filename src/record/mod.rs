@@ -5,6 +5,7 @@
 
 pub mod json;
 pub mod key;
+pub mod peak;
 pub mod read;
 pub mod store;
 pub mod telemetry;
@@ -74,6 +75,25 @@ pub struct RunRecord {
     /// (NVML); `null` for CPU runs and in records made before it existed.
     #[serde(default)]
     pub telemetry: Option<telemetry::Telemetry>,
+    /// GPU runs: the figures as shares of the GPU's datasheet peaks, and which peaks; `null`
+    /// for CPU runs and in older records.
+    #[serde(default)]
+    pub peak: Option<peak::PeakRecord>,
+    /// The `--check` verdict, when the run was asked to judge its GPU; `null` otherwise.
+    #[serde(default)]
+    pub check: Option<CheckRecord>,
+}
+
+/// What `--check` found (`matbench gpu N --check`): every reason the GPU failed, in words.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct CheckRecord {
+    /// No reason was found.
+    pub passed: bool,
+    /// The floor share of peak applied (`--min-share`, as a fraction), or `null` where it did
+    /// not apply (an unknown GPU model, or n below the sizes that can reach it).
+    pub min_share: Option<f64>,
+    /// One line per failure: below the floor, slower than its siblings, … Empty when passed.
+    pub reasons: Vec<String>,
 }
 
 /// The run's parameters after validation.
@@ -242,6 +262,18 @@ pub(crate) mod fixtures {
     /// Every record of `results/reference/<dir>`, as the readers read them.
     pub fn records(dir: &str) -> Vec<(PathBuf, super::RunRecord)> {
         super::read::read_all(&[reference(dir)]).expect("the reference records read")
+    }
+
+    /// `r` as if its GEMM had run at `tflop_per_s`: every sample, the summary and the rate
+    /// scaled together, so the record still reads back.
+    pub fn at_rate(mut r: super::RunRecord, tflop_per_s: f64) -> super::RunRecord {
+        let factor = r.matmul_tflop_per_s / tflop_per_s;
+        let samples: Vec<f64> = r.matmul.samples_s.iter().map(|s| s * factor).collect();
+        r.matmul = crate::model::stats::Summary::from_samples(&samples).expect("samples");
+        r.matmul_tflop_per_s = r.flop_per_matmul / r.matmul.median_s / 1e12;
+        r.matmul_gemm_equivalent_tflop_per_s =
+            crate::model::vocab::MatOp::Gemm.flop(r.config.n) / r.matmul.median_s / 1e12;
+        r
     }
 
     /// One record file of the 2-core reference set.

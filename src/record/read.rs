@@ -140,6 +140,15 @@ pub fn validate(record: &RunRecord) -> Result<(), String> {
             record.matmul_tflop_per_s
         ));
     }
+    if let Some(p) = &record.peak
+        && let (Some(share), Some(peak)) = (p.matmul_share, p.peak_tflop_per_s)
+        && !close(share, record.matmul_tflop_per_s / peak)
+    {
+        return Err(format!(
+            "peak.matmul_share is {share}, but matmul_tflop_per_s / peak.peak_tflop_per_s is {}",
+            record.matmul_tflop_per_s / peak
+        ));
+    }
     Ok(())
 }
 
@@ -236,6 +245,26 @@ impl Verified {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_share_of_peak_that_does_not_match_the_rate_is_refused() {
+        let mut r = crate::record::fixtures::records("h200-2026-11-28")
+            .remove(0)
+            .1;
+        let mut peak = crate::record::peak::PeakRecord::for_gpu(
+            &r.device.name,
+            r.config.dtype,
+            r.config.n,
+            r.matmul_tflop_per_s,
+            r.reduce.median_s,
+        );
+        r.peak = Some(peak.clone());
+        assert_eq!(validate(&r), Ok(()));
+        peak.matmul_share = Some(0.95);
+        r.peak = Some(peak);
+        let e = validate(&r).unwrap_err();
+        assert!(e.starts_with("peak.matmul_share is 0.95, but"), "{e}");
+    }
 
     #[test]
     fn reading_refuses_foreign_and_other_versions() {

@@ -97,6 +97,20 @@ pub fn save(dir: &Path, record: &RunRecord) -> Result<PathBuf, Error> {
     write_new(dir, &file_name(record, &started(record)), &bytes)
 }
 
+/// Writes `record` over the record file at `path`, atomically (a reader sees the old record
+/// or the new one, never a mix): for a verdict that needed every GPU's run, added after each
+/// was saved (`--gpu all --check`).
+pub fn replace(path: &Path, record: &RunRecord) -> Result<(), Error> {
+    let bytes = crate::record::json::to_bytes(record, "the record")?;
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let fail = |e: std::io::Error| Error::save_io("the record", dir, &e);
+    let mut tmp = new_temp(dir, ".tmp").map_err(fail)?;
+    tmp.write_all(&bytes).map_err(fail)?;
+    tmp.as_file().sync_all().map_err(fail)?;
+    tmp.persist(path).map_err(|e| fail(e.error))?;
+    Ok(())
+}
+
 /// When the run started, from its record (now, if the record's time cannot be read).
 fn started(record: &RunRecord) -> chrono::DateTime<chrono::Utc> {
     chrono::DateTime::parse_from_rfc3339(&record.started_utc)
