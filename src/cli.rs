@@ -258,6 +258,11 @@ pub struct RunArgs {
     /// Do not write a record.
     #[arg(long)]
     pub no_save: bool,
+
+    /// Stop a run that has not finished after this many seconds (a GPU that stopped
+    /// answering hangs otherwise): one line saying where it was, exit 11.
+    #[arg(long, value_name = "SECONDS", allow_negative_numbers = true)]
+    pub timeout: Option<f64>,
 }
 
 /// How many measured repetitions to run, shared by `gpu`, `cpu` and `sweep` so the three parse

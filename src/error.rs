@@ -173,6 +173,14 @@ pub enum Error {
     #[error("{0}")]
     CheckFailed(String),
 
+    /// `--timeout` expired; the message says what the run was doing.
+    #[error("{0}")]
+    Timeout(String),
+
+    /// `--require-exclusive` and another process was using the GPU; the message names it.
+    #[error("{0}")]
+    SharedGpu(String),
+
     /// Records read by a reader failed verification; the message names them.
     #[error("{0}")]
     RecordFailedVerification(String),
@@ -274,6 +282,8 @@ impl Error {
             Error::Device { .. } => Exit::DeviceFailed,
             Error::Save { .. } => Exit::SaveFailed,
             Error::CheckFailed(_) => Exit::CheckFailed,
+            Error::Timeout(_) => Exit::Timeout,
+            Error::SharedGpu(_) => Exit::SharedGpu,
             Error::RecordFailedVerification(_) => Exit::RecordFailedVerification,
             Error::Output(_) => Exit::OutputFailed,
             Error::System(_) => Exit::System,

@@ -6,7 +6,8 @@
 //! - **ground**: the shared vocabulary and the record — [`model`] (backend kind, op, dtype,
 //!   repetitions, statistics, the job), [`record`] (the run record, the benchmark key and setup,
 //!   the one reader/validator, the one JSON encoder, atomic saving), [`error`] (errors and the
-//!   exit-code table), [`philox`], [`host`], [`interrupt`] (SIGINT and SIGTERM);
+//!   exit-code table), [`philox`], [`host`], [`interrupt`] (SIGINT and SIGTERM), [`watchdog`]
+//!   (`--timeout`);
 //! - **middle**: measuring — [`backend`] (one trait; CPU and CUDA), [`bench`] (the run loop and
 //!   its stopping rule), [`verify`], [`telemetry`], [`pipeline`] (open → measure → verify →
 //!   record → save → exit status);
@@ -42,5 +43,6 @@ pub mod plan;
 pub mod record;
 pub mod telemetry;
 pub mod verify;
+pub mod watchdog;
 
 pub use error::Error;

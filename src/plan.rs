@@ -34,6 +34,23 @@ pub struct Plan {
     pub format: Format,
     /// Where to save the record, `None` for `--no-save`.
     pub results_dir: Option<PathBuf>,
+    /// `--timeout`: seconds the whole run may take, `None` for no limit.
+    pub timeout_s: Option<Second>,
+}
+
+/// Longest `--timeout` accepted (a week).
+pub const MAX_TIMEOUT_S: Second = 7.0 * 24.0 * 3600.0;
+
+/// Checks `--timeout`.
+fn check_timeout(timeout: Option<f64>) -> Result<Option<Second>, Error> {
+    match timeout {
+        Some(t) if !(t.is_finite() && t > 0.0 && t <= MAX_TIMEOUT_S) => {
+            Err(Error::InvalidArgument(format!(
+                "--timeout must be a number of seconds above 0 and at most {MAX_TIMEOUT_S} (a week), got {t}"
+            )))
+        }
+        t => Ok(t),
+    }
 }
 
 /// Parses the matrix size the way a user types it.
@@ -187,6 +204,7 @@ pub fn seed_or_fresh(seed: Option<u64>) -> Result<u64, Error> {
 
 fn common(run: &RunArgs, kind: BackendKind) -> Result<(usize, Warmup, Reps, u64), Error> {
     let n = parse_size(&run.size)?;
+    check_timeout(run.timeout)?;
     check_dtype(kind, run.dtype)?;
     if run.op == MatOp::Syrk && !matches!(run.dtype, DType::F32 | DType::F64) {
         return Err(Error::InvalidArgument(format!(
@@ -222,6 +240,7 @@ fn finish(
         },
         format: run.format,
         results_dir: (!run.no_save).then(|| run.results_dir.clone()),
+        timeout_s: run.timeout,
     }
 }
 
@@ -376,6 +395,10 @@ mod tests {
             &["cpu", "8", "--warmup-time", "nan"],
             &["cpu", "8", "--warmup-time", "inf"],
             &["cpu", "8", "--threads", "0"],
+            &["cpu", "8", "--timeout", "0"],
+            &["cpu", "8", "--timeout", "-3"],
+            &["cpu", "8", "--timeout", "inf"],
+            &["gpu", "8", "--timeout", "1e9"],
             &["cpu", "8", "--threads", "100000"],
             &["cpu", "8", "--threads", "33"],
             &["cpu", "8", "--dtype", "bf16"],

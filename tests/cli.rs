@@ -146,6 +146,38 @@ fn an_unwritable_results_dir_still_prints_the_result_and_exits_6() {
     assert_eq!(files_in(dir.path()).len(), 1, "only the blocker file");
 }
 
+#[test]
+fn a_run_past_its_timeout_is_stopped_with_one_line_saying_where_and_exits_11() {
+    let dir = tempfile::tempdir().unwrap();
+    // About 0.1 s per product on two cores: 100000 of them cannot finish in 1.5 s.
+    let started = std::time::Instant::now();
+    let out = matbench(dir.path())
+        .args(["cpu", "1500", "--cpu-engine", "faer", "--threads", "1"])
+        .args(["--warmup", "0", "--reps", "100000", "--timeout", "1.5"])
+        .output()
+        .unwrap();
+    assert!(
+        started.elapsed().as_secs() < 60,
+        "the watchdog stopped the run"
+    );
+    assert_eq!(out.status.code(), Some(11));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.starts_with("matbench: error: the run did not finish within --timeout 1.5 s and was stopped; it was at CPU: measured repetition "),
+        "{err}"
+    );
+    assert!(
+        files_in(dir.path()).is_empty(),
+        "no record of a run that did not finish"
+    );
+    // A run that finishes in time is not touched by it.
+    matbench(dir.path())
+        .args(["cpu", "64", "--reps", "2", "--timeout", "120"])
+        .assert()
+        .success();
+}
+
 /// Each bad input: one line on stderr, the documented exit code, no panic, no file written.
 #[test]
 fn bad_input_gets_one_line_and_a_documented_exit_code() {

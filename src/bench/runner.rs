@@ -50,9 +50,13 @@ struct Measured {
 pub fn run(job: &Job, backend: &mut dyn Backend, ctx: &RunContext) -> Result<RunRecord, Error> {
     let started_utc = chrono::Utc::now();
     backend.set_op(job.op)?;
+    let device = job.selection.label();
+    let stage = |what: String| crate::watchdog::stage(&device, what);
+    stage(format!("allocating A and C (n = {})", job.n));
     backend.prepare(job.n, job.dtype)?;
-    let measured = measure(job, backend)?;
+    let measured = measure(job, backend, &stage)?;
     let warmup_runs = measured.warmup_runs;
+    stage("verifying the answer".to_string());
     let (verification, verify_s, verify_steps_s) = verify_run(job, backend, &measured.iterations)?;
     let measured_reps = &measured.iterations[measured.warmup_runs as usize..];
     let summary = |f: fn(&Iteration) -> f64| {
@@ -115,9 +119,15 @@ pub fn run(job: &Job, backend: &mut dyn Backend, ctx: &RunContext) -> Result<Run
 /// Generate, warm up, then repeat until the stopping rule says so (after the count, or, with
 /// `--reps auto`, once the median is precise enough or the budget is spent), sampling the
 /// device's telemetry during the measured repetitions only.
-fn measure(job: &Job, backend: &mut dyn Backend) -> Result<Measured, Error> {
+fn measure(
+    job: &Job,
+    backend: &mut dyn Backend,
+    stage: &dyn Fn(String),
+) -> Result<Measured, Error> {
     let script_clock = backend.wall_clock_s();
+    stage("generating A".to_string());
     let generate_s = backend.generate(job.seed)?;
+    stage("choosing how to compute (tuning)".to_string());
     let tune_s = backend.tune()?;
     // The script made no choice: its time leaves the tuning out.
     let script_clock = script_clock + tune_s.unwrap_or(0.0);
@@ -139,6 +149,7 @@ fn measure(job: &Job, backend: &mut dyn Backend) -> Result<Measured, Error> {
         .warmup
         .wants_more(warmup_runs, backend.wall_clock_s() - warming)
     {
+        stage(format!("warm-up repetition {}", warmup_runs + 1));
         iterations.push(next(backend)?);
         warmup_runs += 1;
     }
@@ -146,6 +157,10 @@ fn measure(job: &Job, backend: &mut dyn Backend) -> Result<Measured, Error> {
     let measuring = backend.wall_clock_s();
     let mut matmul_times = RunningMedian::default();
     let stop = loop {
+        stage(format!(
+            "measured repetition {}",
+            iterations.len() - warmup_runs as usize + 1
+        ));
         let it = next(backend)?;
         iterations.push(it);
         matmul_times.push(it.matmul_s);

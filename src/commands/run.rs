@@ -30,6 +30,7 @@ fn with_save_hint(problem: Error) -> Error {
 /// `matbench cpu N`.
 pub fn cpu(args: &CpuArgs, ctx: &RunContext, out: &mut Stdout) -> Result<Exit, Error> {
     let plan = plan::cpu_plan(args, crate::host::cpu_threads())?;
+    let _watchdog = arm_timeout(&plan)?;
     let finished = pipeline::run_one(&plan.job, plan.results_dir.as_deref(), ctx)?;
     report(&plan, finished, out)
 }
@@ -38,11 +39,19 @@ pub fn cpu(args: &CpuArgs, ctx: &RunContext, out: &mut Stdout) -> Result<Exit, E
 pub fn gpu(args: &GpuArgs, ctx: &RunContext, out: &mut Stdout) -> Result<Exit, Error> {
     let gpus = plan::parse_gpus(&args.gpu, probe::device_count)?;
     let plan = plan::gpu_plan(args, gpus.first().copied().unwrap_or(0))?;
+    let _watchdog = arm_timeout(&plan)?;
     if gpus.len() > 1 {
         return gpus_at_once(&plan, &gpus, args, ctx, out);
     }
     let finished = pipeline::run_one(&plan.job, plan.results_dir.as_deref(), ctx)?;
     report(&plan, finished, out)
+}
+
+/// `--timeout`: the watchdog, armed before the device is opened (opening can hang too).
+fn arm_timeout(plan: &Plan) -> Result<Option<crate::watchdog::Armed>, Error> {
+    plan.timeout_s
+        .map(|t| crate::watchdog::arm(t, output::error))
+        .transpose()
 }
 
 /// The record on stdout, where it was saved, what went wrong after measuring; the exit.

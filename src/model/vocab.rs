@@ -156,6 +156,14 @@ pub enum DeviceSelection {
 }
 
 impl DeviceSelection {
+    /// The device in a sentence: `GPU 0`, `CPU`.
+    pub fn label(&self) -> String {
+        match self {
+            DeviceSelection::Cpu { .. } => "CPU".to_string(),
+            DeviceSelection::Gpu { index } => format!("GPU {index}"),
+        }
+    }
+
     /// The backend that serves this selection.
     pub fn kind(&self) -> BackendKind {
         match self {

@@ -34,6 +34,7 @@ impl Opened {
 
 /// Opens the backend for `selection` and times it.
 pub fn open(selection: &DeviceSelection) -> Result<Opened, Error> {
+    crate::watchdog::stage(&selection.label(), "opening the device");
     let start = monotonic_s();
     let backend = backend::open(selection)?;
     Ok(Opened {
@@ -83,6 +84,7 @@ pub fn measure_and_save(
         record.check = Some(check::verdict(&record, rule, None));
     }
     let mut problems = Vec::new();
+    crate::watchdog::stage(&job.selection.label(), "saving the record");
     let saved = match results_dir.map(|dir| store::save(dir, &record)) {
         Some(Ok(path)) => Some(path),
         Some(Err(e)) => {

@@ -1,0 +1,109 @@
+//! `--timeout SECONDS`: a run that does not finish in time is stopped with one line saying
+//! what it was doing, and exit 11 ([`crate::error::Exit::Timeout`]).
+//!
+//! A GPU that has fallen off the bus, or a driver in trouble, hangs inside a driver call that
+//! never returns; nothing in the run loop gets control back to notice. So the limit is kept by
+//! a thread of its own, armed before the device is opened: when the limit passes first, it
+//! prints the verdict through the caller's one error printer and ends the process (the
+//! records already finished stay; a record being written is a temporary file, which the next
+//! save into that directory recovers or removes: `record::store`). The run loop only says,
+//! at every step, what it is doing ([`stage`]), which is what the verdict names.
+
+use crate::error::Error;
+use std::collections::BTreeMap;
+use std::sync::mpsc;
+use std::sync::{Mutex, OnceLock};
+use std::time::Duration;
+
+/// What each device's run is doing now, by device ("GPU 0", "CPU").
+fn stages() -> &'static Mutex<BTreeMap<String, String>> {
+    static STAGES: OnceLock<Mutex<BTreeMap<String, String>>> = OnceLock::new();
+    STAGES.get_or_init(|| Mutex::new(BTreeMap::new()))
+}
+
+/// Notes that the run on `device` is now doing `what` ("measured repetition 3 of 10").
+pub fn stage(device: &str, what: impl Into<String>) {
+    if let Ok(mut s) = stages().lock() {
+        s.insert(device.to_string(), what.into());
+    }
+}
+
+/// Every device's stage, in one phrase (`GPU 0: measured repetition 3`), and whether a GPU is
+/// among them.
+fn where_now() -> (String, bool) {
+    match stages().lock() {
+        Ok(s) if !s.is_empty() => (
+            s.iter()
+                .map(|(device, what)| format!("{device}: {what}"))
+                .collect::<Vec<_>>()
+                .join("; "),
+            s.keys().any(|d| d.starts_with("GPU")),
+        ),
+        _ => ("the start, before any device was opened".to_string(), false),
+    }
+}
+
+/// The verdict on a run still going after `limit_s` seconds.
+pub fn verdict(limit_s: f64) -> Error {
+    let (at, gpu) = where_now();
+    let hint = if gpu {
+        " (a GPU that stopped answering hangs there: check `nvidia-smi` and the kernel log for Xid errors)"
+    } else {
+        ""
+    };
+    Error::Timeout(format!(
+        "the run did not finish within --timeout {limit_s} s and was stopped; it was at {at}{hint}"
+    ))
+}
+
+/// Disarms the watchdog when dropped (the run finished in time).
+pub struct Armed {
+    _done: mpsc::Sender<()>,
+}
+
+/// Starts the watchdog: unless the returned guard is dropped within `limit_s` seconds, it
+/// reports [`verdict`] through `report` and ends the process with exit 11.
+pub fn arm(limit_s: f64, report: fn(&Error)) -> Result<Armed, Error> {
+    let (done, wait) = mpsc::channel::<()>();
+    let limit = Duration::from_secs_f64(limit_s);
+    std::thread::Builder::new()
+        .name("matbench-timeout".into())
+        .spawn(move || {
+            // A message or a closed channel both mean the run finished.
+            if let Err(mpsc::RecvTimeoutError::Timeout) = wait.recv_timeout(limit) {
+                let e = verdict(limit_s);
+                report(&e);
+                std::process::exit(i32::from(e.exit().code()));
+            }
+        })
+        .map_err(|e| Error::System(format!("could not start the timeout thread: {e}")))?;
+    Ok(Armed { _done: done })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_verdict_names_every_device_stage_and_exits_11() {
+        stage("GPU 7", "measured repetition 3 of 10");
+        let e = verdict(2.5);
+        assert_eq!(e.exit(), crate::error::Exit::Timeout);
+        let msg = e.to_string();
+        assert!(
+            msg.starts_with("the run did not finish within --timeout 2.5 s"),
+            "{msg}"
+        );
+        assert!(msg.contains("GPU 7: measured repetition 3 of 10"), "{msg}");
+        assert_eq!(msg.lines().count(), 1);
+    }
+
+    #[test]
+    fn a_run_that_finishes_in_time_disarms_it() {
+        // Were it to fire, the process (this test binary) would end with exit 11: a failure.
+        fn quiet(_: &Error) {}
+        let armed = arm(0.2, quiet).unwrap();
+        drop(armed);
+        std::thread::sleep(Duration::from_millis(400));
+    }
+}
