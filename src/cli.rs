@@ -283,6 +283,12 @@ pub struct RepsArgs {
     /// With --reps auto only: seconds of measured repetitions at most (default 10, at most 3600).
     #[arg(long, value_name = "SECONDS", allow_negative_numbers = true)]
     pub max_time: Option<f64>,
+
+    /// Repeat back to back for this many seconds instead of a count (a soak): reports the
+    /// burst figure (best 1 s of the first 10) and the sustained one (median of the last half),
+    /// and the run second by second with clocks, power and temperature. Replaces --reps.
+    #[arg(long, value_name = "SECONDS", allow_negative_numbers = true)]
+    pub duration: Option<f64>,
 }
 
 /// `matbench gpu`.

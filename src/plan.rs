@@ -7,7 +7,7 @@ use crate::error::Error;
 use crate::model::Second;
 use crate::model::dtype::DType;
 use crate::model::job::{CheckRule, Job};
-use crate::model::reps::{MAX_REPS, Reps, Warmup, default_warmup_min_s};
+use crate::model::reps::{MAX_DURATION_S, MAX_REPS, Reps, Warmup, default_warmup_min_s};
 use crate::model::vocab::{BackendKind, DeviceSelection, MatOp};
 use std::path::PathBuf;
 
@@ -96,14 +96,30 @@ pub fn check_counts(
     warmup: u32,
     warmup_time: Option<f64>,
     kind: BackendKind,
-    reps_text: &str,
-    max_time: Option<f64>,
+    reps: &crate::cli::RepsArgs,
 ) -> Result<(Warmup, Reps), Error> {
     let warmup_time = warmup_time.unwrap_or_else(|| default_warmup_min_s(kind));
-    Ok((
-        check_warmup(warmup, warmup_time)?,
-        check_reps(reps_text, max_time)?,
-    ))
+    let warmup = check_warmup(warmup, warmup_time)?;
+    match reps.duration {
+        Some(seconds) => Ok((warmup, check_duration(seconds, reps)?)),
+        None => Ok((warmup, check_reps(&reps.reps, reps.max_time)?)),
+    }
+}
+
+/// `--duration`: a finite number of seconds in (0, [`MAX_DURATION_S`]], instead of a count;
+/// `--reps auto` and `--max-time` are refused beside it (a count is simply replaced).
+fn check_duration(seconds: f64, reps: &crate::cli::RepsArgs) -> Result<Reps, Error> {
+    if !(seconds.is_finite() && seconds > 0.0 && seconds <= MAX_DURATION_S) {
+        return Err(Error::InvalidArgument(format!(
+            "--duration must be a number of seconds above 0 and at most {MAX_DURATION_S} (an hour), got {seconds}"
+        )));
+    }
+    if reps.reps.trim().eq_ignore_ascii_case("auto") || reps.max_time.is_some() {
+        return Err(Error::InvalidArgument(
+            "--duration runs for a time, --reps auto until the median is known: choose one (drop --reps auto and --max-time)".into(),
+        ));
+    }
+    Ok(Reps::Duration { seconds })
 }
 
 fn check_warmup(runs: u32, min_s: f64) -> Result<Warmup, Error> {
@@ -212,13 +228,7 @@ fn common(run: &RunArgs, kind: BackendKind) -> Result<(usize, Warmup, Reps, u64)
             run.dtype, run.dtype
         )));
     }
-    let (warmup, reps) = check_counts(
-        run.warmup,
-        run.warmup_time,
-        kind,
-        &run.reps.reps,
-        run.reps.max_time,
-    )?;
+    let (warmup, reps) = check_counts(run.warmup, run.warmup_time, kind, &run.reps)?;
     Ok((n, warmup, reps, seed_or_fresh(run.seed)?))
 }
 
@@ -411,6 +421,29 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("supported: f32, f64"), "{err}");
+    }
+
+    #[test]
+    fn duration_replaces_the_count_and_refuses_auto() {
+        let reps = |args: &[&str]| plan_of(args).map(|p| p.job.reps);
+        assert_eq!(
+            reps(&["gpu", "64", "--duration", "60"]).unwrap(),
+            Reps::Duration { seconds: 60.0 }
+        );
+        assert_eq!(
+            reps(&["cpu", "64", "--reps", "3", "--duration", "0.5"]).unwrap(),
+            Reps::Duration { seconds: 0.5 }
+        );
+        for bad in [
+            &["gpu", "64", "--duration", "0"][..],
+            &["gpu", "64", "--duration", "-5"],
+            &["gpu", "64", "--duration", "nan"],
+            &["gpu", "64", "--duration", "3601"],
+            &["gpu", "64", "--duration", "5", "--reps", "auto"],
+            &["gpu", "64", "--duration", "5", "--max-time", "3"],
+        ] {
+            assert_eq!(plan_of(bad).unwrap_err().exit_code(), 2, "{bad:?}");
+        }
     }
 
     #[test]

@@ -26,6 +26,8 @@ pub const CLOCK_DROP: f64 = 0.9;
 /// One reading.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct Sample {
+    /// When it was taken, on the process's monotonic clock ([`crate::backend::monotonic_s`]).
+    pub t_s: f64,
     /// SM clock, MHz.
     pub sm_mhz: u32,
     /// Memory clock, MHz.
@@ -39,7 +41,7 @@ pub struct Sample {
 }
 
 /// Names of the throttle reasons that slow a busy GPU down.
-fn reason_names(bits: u64) -> Vec<String> {
+pub fn reason_names(bits: u64) -> Vec<String> {
     let reasons = ThrottleReasons::from_bits_truncate(bits);
     [
         (ThrottleReasons::SW_POWER_CAP, "sw_power_cap"),
@@ -103,11 +105,12 @@ pub fn summarise(
 /// A running sampler; [`Sampler::finish`] stops it and returns the summary.
 pub struct Sampler {
     stop: Arc<AtomicBool>,
-    thread: JoinHandle<Telemetry>,
+    thread: JoinHandle<(Telemetry, Vec<Sample>)>,
 }
 
 fn read(device: &nvml_wrapper::Device<'_>) -> Sample {
     Sample {
+        t_s: crate::backend::monotonic_s(),
         sm_mhz: device.clock_info(Clock::SM).unwrap_or(0),
         mem_mhz: device.clock_info(Clock::Memory).unwrap_or(0),
         temp_c: device.temperature(TemperatureSensor::Gpu).unwrap_or(0),
@@ -133,14 +136,14 @@ pub fn start(uuid: &str) -> Result<Sampler, String> {
                 Ok(n) => n,
                 Err(e) => {
                     let _ = ready_tx.send(Err(format!("NVML could not start ({e})")));
-                    return Telemetry::default();
+                    return (Telemetry::default(), Vec::new());
                 }
             };
             let device = match nvml.device_by_uuid(uuid.as_str()) {
                 Ok(d) => d,
                 Err(e) => {
                     let _ = ready_tx.send(Err(format!("NVML does not know GPU {uuid} ({e})")));
-                    return Telemetry::default();
+                    return (Telemetry::default(), Vec::new());
                 }
             };
             let energy_start = device.total_energy_consumption().ok();
@@ -158,7 +161,7 @@ pub fn start(uuid: &str) -> Result<Sampler, String> {
                 (Some(a), Some(b)) if b >= a => Some((b - a) as f64 / 1e3),
                 _ => None,
             };
-            summarise(&samples, sm_max, energy_j)
+            (summarise(&samples, sm_max, energy_j), samples)
         })
         .map_err(|e| format!("could not start the telemetry thread ({e})"))?;
     match ready_rx.recv() {
@@ -172,20 +175,24 @@ pub fn start(uuid: &str) -> Result<Sampler, String> {
 }
 
 impl Sampler {
-    /// Stops sampling; `tflop_per_s` is the run's matmul rate, for TFLOP/s per watt.
-    pub fn finish(self, tflop_per_s: f64) -> Telemetry {
+    /// Stops sampling; `tflop_per_s` is the run's matmul rate, for TFLOP/s per watt. Returns
+    /// the summary and every sample (a soak draws them second by second).
+    pub fn finish(self, tflop_per_s: f64) -> (Telemetry, Vec<Sample>) {
         self.stop.store(true, Ordering::Release);
         match self.thread.join() {
-            Ok(mut t) => {
+            Ok((mut t, samples)) => {
                 if t.power_w.median > 0.0 {
                     t.tflop_per_s_per_w = Some(tflop_per_s / t.power_w.median);
                 }
-                t
+                (t, samples)
             }
-            Err(_) => Telemetry {
-                unavailable: Some("the telemetry thread panicked".into()),
-                ..Default::default()
-            },
+            Err(_) => (
+                Telemetry {
+                    unavailable: Some("the telemetry thread panicked".into()),
+                    ..Default::default()
+                },
+                Vec::new(),
+            ),
         }
     }
 }
@@ -196,6 +203,7 @@ mod tests {
 
     fn s(sm: u32, reasons: u64) -> Sample {
         Sample {
+            t_s: 0.0,
             sm_mhz: sm,
             mem_mhz: 3201,
             temp_c: 50,
@@ -244,8 +252,8 @@ mod tests {
         match start("GPU-00000000-0000-0000-0000-000000000000") {
             Ok(sampler) => {
                 // NVML is there (the GPU machine): the made-up UUID must still be refused or sampled harmlessly.
-                let t = sampler.finish(1.0);
-                assert!(t.samples >= 1);
+                let (t, samples) = sampler.finish(1.0);
+                assert!(t.samples >= 1 && t.samples == samples.len());
             }
             Err(reason) => assert!(reason.contains("NVML"), "{reason}"),
         }

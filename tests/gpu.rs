@@ -349,6 +349,55 @@ fn gpu_check_fails_below_a_floor_no_gpu_reaches_and_records_why() {
 }
 
 #[test]
+fn gpu_soak_reports_burst_sustained_and_every_second_with_telemetry() {
+    require_gpu!("gpu_soak_reports_burst_sustained_and_every_second_with_telemetry");
+    let dir = tempfile::tempdir().unwrap();
+    let out = common::matbench(dir.path())
+        .args([
+            "gpu",
+            "8192",
+            "--dtype",
+            "bf16",
+            "--duration",
+            "4",
+            "--format",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["config"]["reps_mode"], "duration");
+    assert_eq!(v["repetitions"]["stop"], "duration");
+    let soak = &v["soak"];
+    assert!(soak["burst_tflop_per_s"].as_f64().unwrap() > 0.0);
+    assert!(soak["sustained_tflop_per_s"].as_f64().unwrap() > 0.0);
+    let seconds = soak["seconds"].as_array().unwrap();
+    assert!(seconds.len() >= 4, "{soak}");
+    if v["telemetry"]["unavailable"].is_null() {
+        assert!(
+            seconds
+                .iter()
+                .all(|s| s["sm_clock_mhz"].as_f64().is_some_and(|c| c > 0.0)),
+            "{soak}"
+        );
+    }
+    let plots = dir.path().join("plots");
+    common::matbench_bare()
+        .arg("plot")
+        .arg(dir.path())
+        .arg("--out")
+        .arg(&plots)
+        .assert()
+        .success();
+    assert!(plots.join("soak.svg").exists());
+}
+
+#[test]
 fn gpu_all_runs_every_gpu_at_the_same_time() {
     require_gpu!("gpu_all_runs_every_gpu_at_the_same_time");
     let count = matbench::backend::cuda::probe::device_count().unwrap();

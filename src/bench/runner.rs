@@ -43,6 +43,10 @@ struct Measured {
     iterations: Vec<Iteration>,
     repetitions: Repetitions,
     telemetry: Option<Result<crate::telemetry::Sampler, String>>,
+    /// When each measured repetition ended, seconds after measuring started.
+    ends_s: Vec<Second>,
+    /// The backend's clock when measuring started.
+    measuring_at: Second,
 }
 
 /// Runs `job` on an opened `backend`. Verification failure is not an error here: it is in the
@@ -69,10 +73,25 @@ pub fn run(job: &Job, backend: &mut dyn Backend, ctx: &RunContext) -> Result<Run
     let flop_per_matmul = job.op.flop(job.n);
     let per_s = |flop: f64| flop / matmul.median_s.max(f64::MIN_POSITIVE) / 1e12;
     let matmul_tflop_per_s = per_s(flop_per_matmul);
-    let telemetry = measured.telemetry.map(|t| match t {
-        Ok(sampler) => sampler.finish(matmul_tflop_per_s),
-        Err(reason) => Telemetry::unavailable(reason),
-    });
+    let (telemetry, samples) = match measured.telemetry {
+        Some(Ok(sampler)) => {
+            let (t, samples) = sampler.finish(matmul_tflop_per_s);
+            (Some(t), samples)
+        }
+        Some(Err(reason)) => (Some(Telemetry::unavailable(reason)), Vec::new()),
+        None => (None, Vec::new()),
+    };
+    let soak = match job.reps {
+        Reps::Duration { seconds } => Some(super::soak::summarise(
+            seconds,
+            flop_per_matmul,
+            &measured_reps.iter().map(|i| i.matmul_s).collect::<Vec<_>>(),
+            &measured.ends_s,
+            &samples,
+            measured.measuring_at,
+        )),
+        _ => None,
+    };
     let phases = Phases {
         startup_s: ctx.startup_s,
         startup_steps_s: backend.startup_steps().into_iter().collect(),
@@ -113,6 +132,7 @@ pub fn run(job: &Job, backend: &mut dyn Backend, ctx: &RunContext) -> Result<Run
             )
         }),
         check: None,
+        soak,
     })
 }
 
@@ -156,6 +176,7 @@ fn measure(
     let telemetry = backend.start_telemetry();
     let measuring = backend.wall_clock_s();
     let mut matmul_times = RunningMedian::default();
+    let mut ends_s = Vec::new();
     let stop = loop {
         stage(format!(
             "measured repetition {}",
@@ -165,6 +186,7 @@ fn measure(
         iterations.push(it);
         matmul_times.push(it.matmul_s);
         let elapsed_s = backend.wall_clock_s() - measuring;
+        ends_s.push(elapsed_s);
         if let Some(stop) = stopping::decide(
             job.reps,
             matmul_times.len(),
@@ -187,6 +209,8 @@ fn measure(
         iterations,
         repetitions,
         telemetry,
+        ends_s,
+        measuring_at: measuring,
     })
 }
 
@@ -233,10 +257,15 @@ fn config_record(job: &Job, backend: &dyn Backend, warmup: u32, reps: usize) -> 
         reps_mode: match job.reps {
             Reps::Fixed(_) => RepsMode::Fixed,
             Reps::Auto { .. } => RepsMode::Auto,
+            Reps::Duration { .. } => RepsMode::Duration,
         },
         max_time_s: match job.reps {
-            Reps::Fixed(_) => None,
+            Reps::Fixed(_) | Reps::Duration { .. } => None,
             Reps::Auto { max_time_s } => Some(max_time_s),
+        },
+        duration_s: match job.reps {
+            Reps::Duration { seconds } => Some(seconds),
+            _ => None,
         },
         seed: job.seed,
         threads,
@@ -318,6 +347,37 @@ mod tests {
         assert!(!r.verification.passed);
         assert!(r.verification.sum_rel_error > 0.009, "{:?}", r.verification);
         assert_eq!(r.matmul.samples_s.len(), 4);
+    }
+
+    #[test]
+    fn a_duration_run_repeats_for_its_time_and_reports_burst_and_sustained() {
+        // 0.1 s products for 2 s, then 0.2 s ones: the fake's clock is virtual.
+        let mut times = vec![0.1; 20];
+        times.extend(vec![0.2; 40]);
+        let mut b = FakeBackend::new(&times);
+        let j = job(8, DType::F64, 0, Reps::Duration { seconds: 6.0 });
+        let r = run(&j, &mut b, &ctx()).unwrap();
+        assert_eq!(r.config.reps_mode, RepsMode::Duration);
+        assert_eq!(r.config.duration_s, Some(6.0));
+        assert_eq!(r.repetitions.as_ref().unwrap().stop, RepsStop::Duration);
+        assert_eq!(r.config.reps, 40, "20 of 0.1 s and 20 of 0.2 s reach 6 s");
+        let soak = r.soak.as_ref().unwrap();
+        let flop = r.flop_per_matmul;
+        assert!((soak.burst_tflop_per_s - flop / 0.1 / 1e12).abs() < 1e-12 * flop);
+        assert!((soak.sustained_tflop_per_s - flop / 0.2 / 1e12).abs() < 1e-12 * flop);
+        // 6 s and the fake's 1 µs per reduce: the last product ends just into a 7th second.
+        assert_eq!(soak.seconds.len(), 7);
+        assert_eq!(soak.seconds.iter().map(|s| s.reps).sum::<u32>(), 40);
+        assert_eq!(crate::record::read::validate(&r), Ok(()));
+        let text = crate::output::run_text::render(&r);
+        assert!(
+            text.contains("measured repetitions (--duration 6 s)"),
+            "{text}"
+        );
+        assert!(
+            text.contains("  soak      6 s back to back: burst "),
+            "{text}"
+        );
     }
 
     #[test]

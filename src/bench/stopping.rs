@@ -24,7 +24,9 @@
 //! matmul.median_s`.
 
 use crate::model::Second;
-use crate::model::reps::{MAX_REPS, MIN_AUTO_REPS, Reps, RepsStop, TARGET_MEDIAN_RSE};
+use crate::model::reps::{
+    MAX_DURATION_REPS, MAX_REPS, MIN_AUTO_REPS, Reps, RepsStop, TARGET_MEDIAN_RSE,
+};
 use crate::model::stats::Summary;
 use std::cmp::{Ordering, Reverse};
 use std::collections::BinaryHeap;
@@ -38,6 +40,15 @@ pub const MEDIAN_SE_FACTOR: f64 = 1.253_314_137_315_500_3;
 pub fn decide(reps: Reps, k: u32, median_rse: Option<f64>, elapsed_s: Second) -> Option<RepsStop> {
     match reps {
         Reps::Fixed(count) => (k >= count).then_some(RepsStop::Count),
+        Reps::Duration { seconds } => {
+            if elapsed_s >= seconds {
+                Some(RepsStop::Duration)
+            } else if k >= MAX_DURATION_REPS {
+                Some(RepsStop::MaxReps)
+            } else {
+                None
+            }
+        }
         Reps::Auto { max_time_s } => {
             if k >= MIN_AUTO_REPS && median_rse.is_some_and(|r| r <= TARGET_MEDIAN_RSE) {
                 Some(RepsStop::Converged)

@@ -153,8 +153,113 @@ fn draw(title: &str, y_label: &str, series: &[Series]) -> Result<String, Error> 
     Ok(svg)
 }
 
+/// One `--duration` run's line in the soak chart: its label and, per second, (t, value) of
+/// TFLOP/s, SM clock and power.
+pub fn soak_series(records: &[RunRecord]) -> [Vec<Series>; 3] {
+    let mut out: [Vec<Series>; 3] = Default::default();
+    for r in records.iter().filter(|r| r.verification.passed) {
+        let Some(soak) = &r.soak else { continue };
+        let label = plain(&format!(
+            "{}{} {} n={}",
+            r.host.hostname,
+            r.config
+                .gpu_index
+                .map(|i| format!(" GPU {i}"))
+                .unwrap_or_default(),
+            r.config.dtype,
+            r.config.n
+        ));
+        let pick = |f: fn(&crate::record::soak::SoakSecond) -> Option<f64>| Series {
+            label: label.clone(),
+            points: soak
+                .seconds
+                .iter()
+                .filter_map(|s| f(s).map(|v| (s.t_s + 0.5, v)))
+                .collect(),
+        };
+        for (panel, series) in out.iter_mut().zip([
+            pick(|s| s.tflop_per_s),
+            pick(|s| s.sm_clock_mhz),
+            pick(|s| s.power_w),
+        ]) {
+            if !series.points.is_empty() {
+                panel.push(series);
+            }
+        }
+    }
+    out
+}
+
+/// The soak chart: TFLOP/s, SM clock and power against time, one panel each, one line per run.
+fn draw_soak(panels: &[Vec<Series>; 3]) -> Result<String, Error> {
+    let title = "Burst against sustained: the run second by second";
+    let fail = |e: String| Error::Encode {
+        what: "a chart as SVG",
+        reason: format!("{title}: {e}"),
+    };
+    let t_max = panels
+        .iter()
+        .flatten()
+        .flat_map(|s| s.points.iter().map(|p| p.0))
+        .fold(1.0f64, f64::max);
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (900, 900)).into_drawing_area();
+        root.fill(&WHITE).map_err(|e| fail(e.to_string()))?;
+        let root = root
+            .titled(title, ("sans-serif", 22))
+            .map_err(|e| fail(e.to_string()))?;
+        let areas = root.split_evenly((3, 1));
+        let names = ["TFLOP/s", "SM clock (MHz)", "board power (W)"];
+        for ((area, series), name) in areas.iter().zip(panels).zip(names) {
+            let y_max = series
+                .iter()
+                .flat_map(|s| s.points.iter().map(|p| p.1))
+                .fold(0f64, f64::max);
+            let mut chart = ChartBuilder::on(area)
+                .margin(12)
+                .x_label_area_size(36)
+                .y_label_area_size(64)
+                .build_cartesian_2d(0f64..t_max * 1.02, 0f64..(y_max * 1.1).max(1e-9))
+                .map_err(|e| fail(e.to_string()))?;
+            chart
+                .configure_mesh()
+                .x_desc("seconds after measuring started")
+                .y_desc(name)
+                .light_line_style(WHITE)
+                .draw()
+                .map_err(|e| fail(e.to_string()))?;
+            if series.is_empty() {
+                continue; // no telemetry (a CPU run): the panel stays empty
+            }
+            for (i, s) in series.iter().enumerate() {
+                let color = Palette99::pick(i).to_rgba();
+                chart
+                    .draw_series(LineSeries::new(
+                        s.points.iter().copied(),
+                        color.stroke_width(2),
+                    ))
+                    .map_err(|e| fail(e.to_string()))?
+                    .label(s.label.clone())
+                    .legend(move |(x, y)| {
+                        PathElement::new(vec![(x, y), (x + 18, y)], color.stroke_width(2))
+                    });
+            }
+            chart
+                .configure_series_labels()
+                .background_style(WHITE.mix(0.85))
+                .border_style(BLACK)
+                .position(SeriesLabelPosition::LowerRight)
+                .draw()
+                .map_err(|e| fail(e.to_string()))?;
+        }
+        root.present().map_err(|e| fail(e.to_string()))?;
+    }
+    Ok(svg)
+}
+
 /// The charts for `records`, as (file name, SVG text). The speed-up chart is made only when
-/// some n ran on both a GPU and a CPU.
+/// some n ran on both a GPU and a CPU, the soak chart only when some run had `--duration`.
 pub fn charts(records: &[RunRecord]) -> Result<Vec<(String, String)>, Error> {
     let throughput = throughput_series(records);
     if throughput.is_empty() {
@@ -178,6 +283,10 @@ pub fn charts(records: &[RunRecord]) -> Result<Vec<(String, String)>, Error> {
                 &speedup,
             )?,
         ));
+    }
+    let soak = soak_series(records);
+    if !soak[0].is_empty() {
+        out.push(("soak.svg".to_string(), draw_soak(&soak)?));
     }
     Ok(out)
 }
@@ -221,4 +330,50 @@ pub fn run(args: &PlotArgs, out: &mut Stdout) -> Result<Exit, Error> {
         }
         None => Exit::Success,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_soak_gets_its_chart_with_one_line_per_run_and_panel() {
+        let mut r = crate::record::fixtures::records("h200-2026-11-28")
+            .remove(0)
+            .1;
+        assert!(
+            !charts(std::slice::from_ref(&r))
+                .unwrap()
+                .iter()
+                .any(|(name, _)| name == "soak.svg")
+        );
+        let times = vec![0.04; 100];
+        let ends: Vec<f64> = (1..=100).map(|i| 0.04 * f64::from(i)).collect();
+        let samples: Vec<crate::telemetry::Sample> = (0..40)
+            .map(|i| crate::telemetry::Sample {
+                t_s: 0.1 * f64::from(i),
+                sm_mhz: 1980,
+                power_mw: 650_000,
+                ..Default::default()
+            })
+            .collect();
+        r.soak = Some(crate::bench::soak::summarise(
+            4.0,
+            r.flop_per_matmul,
+            &times,
+            &ends,
+            &samples,
+            0.0,
+        ));
+        let [tflops, clocks, power] = soak_series(std::slice::from_ref(&r));
+        assert_eq!((tflops.len(), clocks.len(), power.len()), (1, 1, 1));
+        assert_eq!(tflops[0].points.len(), 4);
+        assert_eq!(power[0].points[0], (0.5, 650.0));
+        let all = charts(std::slice::from_ref(&r)).unwrap();
+        let (_, svg) = all.iter().find(|(name, _)| name == "soak.svg").unwrap();
+        assert!(
+            svg.contains("board power (W)") && svg.contains("GPU 0 f32 n=10000"),
+            "{svg}"
+        );
+    }
 }

@@ -278,13 +278,7 @@ impl Grid {
         let mut warmups = Vec::new();
         let mut reps = None;
         for &kind in &kinds {
-            let (warmup, r) = plan::check_counts(
-                args.warmup,
-                args.warmup_time,
-                kind,
-                &args.reps.reps,
-                args.reps.max_time,
-            )?;
+            let (warmup, r) = plan::check_counts(args.warmup, args.warmup_time, kind, &args.reps)?;
             warmups.push((kind, warmup));
             reps = Some(r);
         }

@@ -6,6 +6,12 @@ use serde::{Deserialize, Serialize};
 
 /// Most measured repetitions accepted.
 pub const MAX_REPS: u32 = 100_000;
+/// Most repetitions a `--duration` run makes: about 40 bytes of record per repetition keeps
+/// the record well under the readers' 20 MiB limit (tiny products on a GPU would otherwise
+/// write tens of millions of samples).
+pub const MAX_DURATION_REPS: u32 = 300_000;
+/// Longest `--duration` accepted, seconds (an hour: 3600 one-second entries in the record).
+pub const MAX_DURATION_S: Second = 3600.0;
 /// Fewest measured repetitions of an automatic run (unless the first one spends the budget).
 pub const MIN_AUTO_REPS: u32 = 5;
 /// An automatic run has converged once the median's relative standard error is this or less.
@@ -64,6 +70,12 @@ pub enum Reps {
         /// Seconds of measured repetitions at most (finite, > 0, ≤ `plan::MAX_MAX_TIME_S`).
         max_time_s: Second,
     },
+    /// Back to back for this many seconds (`--duration`): a soak, reported as burst and
+    /// sustained figures; the repetition cap is [`MAX_DURATION_REPS`].
+    Duration {
+        /// Seconds of measured repetitions (finite, > 0, ≤ [`MAX_DURATION_S`]).
+        seconds: Second,
+    },
 }
 
 impl Reps {
@@ -73,6 +85,7 @@ impl Reps {
         match self {
             Reps::Fixed(count) => count,
             Reps::Auto { .. } => MIN_AUTO_REPS,
+            Reps::Duration { .. } => 1,
         }
     }
 }
@@ -88,6 +101,9 @@ pub enum RepsMode {
     Fixed,
     /// `--reps auto`: until the median is known to ±1%, or `--max-time` or the cap.
     Auto,
+    /// `--duration SECONDS`: back to back for that long (a soak). Records of this mode are
+    /// new in matbench 0.1 of 2026-11-30; earlier builds do not read them.
+    Duration,
 }
 
 /// Why measuring stopped.
@@ -100,8 +116,10 @@ pub enum RepsStop {
     Converged,
     /// `--reps auto`: `--max-time` was spent first.
     MaxTime,
-    /// `--reps auto`: [`MAX_REPS`] repetitions ran first.
+    /// `--reps auto`: [`MAX_REPS`] repetitions ran first (`--duration`: [`MAX_DURATION_REPS`]).
     MaxReps,
+    /// `--duration`: the time was spent.
+    Duration,
 }
 
 impl RepsStop {
@@ -112,6 +130,7 @@ impl RepsStop {
             RepsStop::Converged => "converged",
             RepsStop::MaxTime => "max_time",
             RepsStop::MaxReps => "max_reps",
+            RepsStop::Duration => "duration",
         }
     }
 }

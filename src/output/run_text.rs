@@ -1,7 +1,7 @@
 //! A run's report for people: the TensorFlow script's three lines first, then the phases.
 
 use crate::model::Second;
-use crate::model::reps::{MAX_REPS, RepsMode, RepsStop, UNSTABLE_MEDIAN_RSE};
+use crate::model::reps::{MAX_DURATION_REPS, MAX_REPS, RepsMode, RepsStop, UNSTABLE_MEDIAN_RSE};
 use crate::model::stats::Summary;
 use crate::model::vocab::MatOp;
 use crate::record::RunRecord;
@@ -33,6 +33,17 @@ fn how_reps_ended(r: &RunRecord) -> String {
     let Some(reps) = &r.repetitions else {
         return String::new();
     };
+    if r.config.reps_mode == RepsMode::Duration {
+        let capped = if reps.stop == RepsStop::MaxReps {
+            format!(", stopped at {MAX_DURATION_REPS} repetitions")
+        } else {
+            String::new()
+        };
+        return format!(
+            " (--duration {} s{capped})",
+            r.config.duration_s.unwrap_or(0.0)
+        );
+    }
     if r.config.reps_mode != RepsMode::Auto {
         return String::new();
     }
@@ -43,6 +54,7 @@ fn how_reps_ended(r: &RunRecord) -> String {
             None => "--max-time spent".to_string(),
         },
         RepsStop::MaxReps => format!("stopped at {MAX_REPS} repetitions"),
+        RepsStop::Duration => "duration".to_string(),
         RepsStop::Count => "count".to_string(),
     };
     match reps.median_rel_std_error {
@@ -170,6 +182,12 @@ fn rates(out: &mut String, r: &RunRecord) {
     if let Some(peak) = &r.peak {
         let _ = writeln!(out, "  peak      {}", peak.summary_line());
     }
+    if let Some(soak) = &r.soak {
+        let _ = writeln!(out, "  soak      {}", soak.summary_line());
+        if let Some(line) = soak_clocks(soak) {
+            let _ = writeln!(out, "            {line}");
+        }
+    }
     if let Some(line) = unstable_line(r) {
         let _ = writeln!(out, "  {line}");
     }
@@ -177,6 +195,39 @@ fn rates(out: &mut String, r: &RunRecord) {
     if let Some(check) = &r.check {
         let _ = writeln!(out, "  check     {}", check_line(check));
     }
+}
+
+/// What the clocks and power did over a soak: first and last second with readings.
+fn soak_clocks(soak: &crate::record::soak::SoakRecord) -> Option<String> {
+    let read: Vec<_> = soak
+        .seconds
+        .iter()
+        .filter(|s| s.sm_clock_mhz.is_some())
+        .collect();
+    let (first, last) = (read.first()?, read.last()?);
+    let mut reasons: Vec<&str> = Vec::new();
+    for s in &soak.seconds {
+        for r in &s.throttle_reasons {
+            if !reasons.contains(&r.as_str()) {
+                reasons.push(r);
+            }
+        }
+    }
+    Some(format!(
+        "SM clock {:.0} → {:.0} MHz, power {:.0} → {:.0} W, up to {:.0} °C{}",
+        first.sm_clock_mhz.unwrap_or(0.0),
+        last.sm_clock_mhz.unwrap_or(0.0),
+        first.power_w.unwrap_or(0.0),
+        last.power_w.unwrap_or(0.0),
+        read.iter()
+            .filter_map(|s| s.temperature_c)
+            .fold(0.0, f64::max),
+        if reasons.is_empty() {
+            String::new()
+        } else {
+            format!(" · slowdowns: {}", reasons.join(", "))
+        }
+    ))
 }
 
 /// `--check`'s verdict in one line: PASS with the floor applied, or FAIL with every reason.

@@ -7,6 +7,7 @@ pub mod json;
 pub mod key;
 pub mod peak;
 pub mod read;
+pub mod soak;
 pub mod store;
 pub mod telemetry;
 
@@ -82,6 +83,10 @@ pub struct RunRecord {
     /// The `--check` verdict, when the run was asked to judge its GPU; `null` otherwise.
     #[serde(default)]
     pub check: Option<CheckRecord>,
+    /// `--duration` runs: burst against sustained, and the run second by second; `null`
+    /// otherwise.
+    #[serde(default)]
+    pub soak: Option<soak::SoakRecord>,
 }
 
 /// What `--check` found (`matbench gpu N --check`): every reason the GPU failed, in words.
@@ -122,6 +127,9 @@ pub struct ConfigRecord {
     /// `--reps auto` only: the budget of measured repetitions, `--max-time`.
     #[serde(default)]
     pub max_time_s: Option<Second>,
+    /// `--duration` only: the seconds of back-to-back repetitions asked for.
+    #[serde(default)]
+    pub duration_s: Option<Second>,
     /// Philox seed of A.
     pub seed: u64,
     /// CPU threads (cpu backend).
