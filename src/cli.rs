@@ -312,6 +312,11 @@ pub struct GpuArgs {
     #[arg(long)]
     pub check: bool,
 
+    /// Refuse to measure (exit 10) when another process is using the GPU: its figures would
+    /// not be the card's. Without it a shared run is measured, warned about and recorded.
+    #[arg(long)]
+    pub require_exclusive: bool,
+
     /// With --check: the floor share of the GPU's datasheet peak, percent.
     #[arg(long, default_value_t = crate::model::peak::DEFAULT_MIN_SHARE_PERCENT, value_name = "PERCENT")]
     pub min_share: f64,

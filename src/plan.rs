@@ -247,6 +247,7 @@ fn finish(
             reps,
             seed,
             check: None,
+            require_exclusive: false,
         },
         format: run.format,
         results_dir: (!run.no_save).then(|| run.results_dir.clone()),
@@ -304,6 +305,7 @@ pub fn gpu_plan(args: &GpuArgs, index: usize) -> Result<Plan, Error> {
     plan.job.check = args.check.then_some(CheckRule {
         min_share: args.min_share / 100.0,
     });
+    plan.job.require_exclusive = args.require_exclusive;
     Ok(plan)
 }
 

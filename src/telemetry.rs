@@ -8,10 +8,15 @@
 //! its samples to a [`Telemetry`] summary. The decision "throttled" is a pure function of the
 //! samples ([`summarise`]), unit-tested without a GPU.
 
+use crate::record::health::{self, EccCounts, GpuProcess, HealthRecord, PcieLink, RemappedRows};
 use crate::record::telemetry::{Range, Telemetry};
 use nvml_wrapper::Nvml;
 use nvml_wrapper::bitmasks::device::ThrottleReasons;
+use nvml_wrapper::bitmasks::event::EventTypes;
 use nvml_wrapper::enum_wrappers::device::{Clock, TemperatureSensor};
+use nvml_wrapper::enum_wrappers::device::{EccCounter, MemoryError};
+use nvml_wrapper::enums::device::UsedGpuMemory;
+use nvml_wrapper::enums::event::XidError;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
@@ -105,7 +110,117 @@ pub fn summarise(
 /// A running sampler; [`Sampler::finish`] stops it and returns the summary.
 pub struct Sampler {
     stop: Arc<AtomicBool>,
-    thread: JoinHandle<(Telemetry, Vec<Sample>)>,
+    thread: JoinHandle<Readings>,
+}
+
+/// What a sampler leaves behind.
+pub struct Readings {
+    /// The summary of the clocks, power and temperature.
+    pub telemetry: Telemetry,
+    /// Every sample (a soak draws them second by second).
+    pub samples: Vec<Sample>,
+    /// Who else used the GPU, and its health counters.
+    pub health: HealthRecord,
+}
+
+impl Readings {
+    fn none() -> Readings {
+        Readings {
+            telemetry: Telemetry::default(),
+            samples: Vec::new(),
+            health: HealthRecord::default(),
+        }
+    }
+}
+
+/// The processes on `device` other than this one (see [`health::others`]), with their names
+/// where this process can see them.
+pub fn other_processes(
+    nvml: &Nvml,
+    device: &nvml_wrapper::Device<'_>,
+    own_byte: u64,
+) -> Result<Vec<GpuProcess>, String> {
+    let mut listed = Vec::new();
+    let compute = device
+        .running_compute_processes()
+        .map_err(|e| format!("running processes ({e})"))?;
+    // Graphics processes too (a desktop on the card); not every GPU reports them.
+    let graphics = device.running_graphics_processes().unwrap_or_default();
+    for p in compute.into_iter().chain(graphics) {
+        if listed.iter().any(|q: &GpuProcess| q.pid == p.pid) {
+            continue;
+        }
+        let name = nvml.sys_process_name(p.pid, 64).ok().or_else(|| {
+            std::fs::read_to_string(format!("/proc/{}/comm", p.pid))
+                .ok()
+                .map(|s| s.trim().to_string())
+        });
+        listed.push(GpuProcess {
+            pid: p.pid,
+            name: name.filter(|n| !n.is_empty()),
+            used_memory_byte: match p.used_gpu_memory {
+                UsedGpuMemory::Used(b) => Some(b),
+                UsedGpuMemory::Unavailable => None,
+            },
+        });
+    }
+    Ok(health::others(&listed, std::process::id(), own_byte))
+}
+
+/// The processes other than this one on the GPU with this UUID, now (`--require-exclusive`).
+pub fn others_on(uuid: &str, own_byte: u64) -> Result<Vec<GpuProcess>, String> {
+    let nvml = Nvml::init().map_err(|e| format!("NVML could not start ({e})"))?;
+    let device = nvml
+        .device_by_uuid(uuid)
+        .map_err(|e| format!("NVML does not know GPU {uuid} ({e})"))?;
+    other_processes(&nvml, &device, own_byte)
+}
+
+/// Row remapping, which nvml-wrapper does not wrap: the raw call.
+#[allow(unsafe_code)]
+fn remapped_rows(nvml: &Nvml, device: &nvml_wrapper::Device<'_>) -> Result<RemappedRows, String> {
+    let f = nvml
+        .lib()
+        .nvmlDeviceGetRemappedRows
+        .as_ref()
+        .map_err(|e| format!("remapped rows ({e})"))?;
+    let (mut corr, mut unc, mut pending, mut failed) = (0, 0, 0, 0);
+    // SAFETY: the device handle is live for `device`'s lifetime (this call is within it), and
+    // the four out-pointers are to distinct, live, writable c_uints, as the NVML API requires.
+    let rc = unsafe {
+        f(
+            device.handle(),
+            &mut corr,
+            &mut unc,
+            &mut pending,
+            &mut failed,
+        )
+    };
+    if rc != 0 {
+        // 0 is NVML_SUCCESS
+        return Err(format!("remapped rows (NVML return code {rc})"));
+    }
+    Ok(RemappedRows {
+        correctable: corr,
+        uncorrectable: unc,
+        pending: pending != 0,
+        failed: failed != 0,
+    })
+}
+
+/// The four ECC counters; `Err` where ECC is off or unsupported.
+fn ecc(device: &nvml_wrapper::Device<'_>) -> Result<EccCounts, String> {
+    let read = |kind, counter| {
+        device
+            .total_ecc_errors(kind, counter)
+            .map_err(|e| format!("ECC counters ({e})"))
+    };
+    Ok(EccCounts {
+        volatile_corrected: read(MemoryError::Corrected, EccCounter::Volatile)?,
+        volatile_uncorrected: read(MemoryError::Uncorrected, EccCounter::Volatile)?,
+        aggregate_corrected: read(MemoryError::Corrected, EccCounter::Aggregate)?,
+        aggregate_uncorrected: read(MemoryError::Uncorrected, EccCounter::Aggregate)?,
+    })
 }
 
 fn read(device: &nvml_wrapper::Device<'_>) -> Sample {
@@ -122,9 +237,14 @@ fn read(device: &nvml_wrapper::Device<'_>) -> Sample {
     }
 }
 
-/// Starts sampling the GPU with this UUID. Returns the reason instead when NVML cannot be used;
-/// the caller records it and goes on.
-pub fn start(uuid: &str) -> Result<Sampler, String> {
+/// Starts sampling the GPU with this UUID, on which this process holds about `own_byte` of
+/// memory (to tell itself from other processes inside a container). Returns the reason instead
+/// when NVML cannot be used; the caller records it and goes on.
+///
+/// Beside the clocks, the thread asks who else uses the GPU when measuring starts and when it
+/// ends, watches for critical Xid errors, keeps the best PCIe link seen under load, and reads
+/// the ECC and row-remapping counters at the end: all on this thread, beside the work.
+pub fn start(uuid: &str, own_byte: u64) -> Result<Sampler, String> {
     let (ready_tx, ready_rx) = std::sync::mpsc::channel::<Result<(), String>>();
     let stop = Arc::new(AtomicBool::new(false));
     let stop_thread = stop.clone();
@@ -136,32 +256,38 @@ pub fn start(uuid: &str) -> Result<Sampler, String> {
                 Ok(n) => n,
                 Err(e) => {
                     let _ = ready_tx.send(Err(format!("NVML could not start ({e})")));
-                    return (Telemetry::default(), Vec::new());
+                    return Readings::none();
                 }
             };
             let device = match nvml.device_by_uuid(uuid.as_str()) {
                 Ok(d) => d,
                 Err(e) => {
                     let _ = ready_tx.send(Err(format!("NVML does not know GPU {uuid} ({e})")));
-                    return (Telemetry::default(), Vec::new());
+                    return Readings::none();
                 }
             };
             let energy_start = device.total_energy_consumption().ok();
             let sm_max = device.max_clock_info(Clock::SM).ok();
             let _ = ready_tx.send(Ok(()));
             let mut samples = vec![read(&device)];
+            let mut watch = HealthWatch::start(&nvml, &device, own_byte);
             let mut next = Instant::now() + PERIOD;
             while !stop_thread.load(Ordering::Acquire) {
                 std::thread::sleep(next.saturating_duration_since(Instant::now()).min(PERIOD));
                 next += PERIOD;
                 samples.push(read(&device));
+                watch.poll(&device);
             }
             samples.push(read(&device));
             let energy_j = match (energy_start, device.total_energy_consumption().ok()) {
                 (Some(a), Some(b)) if b >= a => Some((b - a) as f64 / 1e3),
                 _ => None,
             };
-            (summarise(&samples, sm_max, energy_j), samples)
+            Readings {
+                telemetry: summarise(&samples, sm_max, energy_j),
+                samples,
+                health: watch.finish(&nvml, &device, own_byte),
+            }
         })
         .map_err(|e| format!("could not start the telemetry thread ({e})"))?;
     match ready_rx.recv() {
@@ -174,25 +300,129 @@ pub fn start(uuid: &str) -> Result<Sampler, String> {
     }
 }
 
+/// The health reads of one run, kept by the telemetry thread.
+struct HealthWatch<'nvml> {
+    record: HealthRecord,
+    events: Option<nvml_wrapper::EventSet<'nvml>>,
+    /// Best PCIe generation and width seen under load.
+    link: (u32, u32),
+    spent: Duration,
+}
+
+impl<'nvml> HealthWatch<'nvml> {
+    /// Who else is on the GPU now, and a watch on its critical Xid errors.
+    fn start(nvml: &'nvml Nvml, device: &nvml_wrapper::Device<'nvml>, own_byte: u64) -> Self {
+        let t = Instant::now();
+        let mut record = HealthRecord::default();
+        match other_processes(nvml, device, own_byte) {
+            Ok(others) => record.others_before = others,
+            Err(e) => record.unavailable.push(e),
+        }
+        let events = nvml
+            .create_event_set()
+            .map_err(|e| e.to_string())
+            .and_then(|set| {
+                device
+                    .register_events(EventTypes::CRITICAL_XID_ERROR, set)
+                    .map_err(|e| e.to_string())
+            });
+        let events = match events {
+            Ok(set) => Some(set),
+            Err(e) => {
+                record.unavailable.push(format!("Xid events ({e})"));
+                None
+            }
+        };
+        let mut watch = HealthWatch {
+            record,
+            events,
+            link: (0, 0),
+            spent: Duration::ZERO,
+        };
+        watch.poll(device);
+        watch.spent += t.elapsed();
+        watch
+    }
+
+    /// Each sample: the PCIe link now, and any Xid error since the last poll.
+    fn poll(&mut self, device: &nvml_wrapper::Device<'_>) {
+        let t = Instant::now();
+        if let (Ok(g), Ok(w)) = (
+            device.current_pcie_link_gen(),
+            device.current_pcie_link_width(),
+        ) {
+            self.link = (self.link.0.max(g), self.link.1.max(w));
+        }
+        if let Some(set) = &self.events {
+            while let Ok(event) = set.wait(0) {
+                if let Some(XidError::Value(xid)) = event.event_data {
+                    self.record.xid_errors.push(xid);
+                }
+            }
+        }
+        self.spent += t.elapsed();
+    }
+
+    /// Who else is on the GPU at the end, and the card's counters.
+    fn finish(
+        mut self,
+        nvml: &Nvml,
+        device: &nvml_wrapper::Device<'_>,
+        own_byte: u64,
+    ) -> HealthRecord {
+        let t = Instant::now();
+        let r = &mut self.record;
+        match other_processes(nvml, device, own_byte) {
+            Ok(others) => r.others_after = others,
+            Err(e) => r.unavailable.push(e),
+        }
+        r.shared = !r.others_before.is_empty() || !r.others_after.is_empty();
+        match ecc(device) {
+            Ok(e) => r.ecc = Some(e),
+            Err(e) => r.unavailable.push(e),
+        }
+        match remapped_rows(nvml, device) {
+            Ok(rows) => r.remapped_rows = Some(rows),
+            Err(e) => r.unavailable.push(e),
+        }
+        match (device.max_pcie_link_gen(), device.max_pcie_link_width()) {
+            (Ok(generation_max), Ok(width_max)) if self.link.0 > 0 => {
+                r.pcie = Some(PcieLink {
+                    generation: self.link.0,
+                    generation_max,
+                    width: self.link.1,
+                    width_max,
+                });
+            }
+            _ => r.unavailable.push("the PCIe link".into()),
+        }
+        if let Some(set) = self.events.take() {
+            let _ = set.release_events();
+        }
+        self.spent += t.elapsed();
+        self.record.query_s = self.spent.as_secs_f64();
+        self.record
+    }
+}
+
 impl Sampler {
-    /// Stops sampling; `tflop_per_s` is the run's matmul rate, for TFLOP/s per watt. Returns
-    /// the summary and every sample (a soak draws them second by second).
-    pub fn finish(self, tflop_per_s: f64) -> (Telemetry, Vec<Sample>) {
+    /// Stops sampling; `tflop_per_s` is the run's matmul rate, for TFLOP/s per watt.
+    pub fn finish(self, tflop_per_s: f64) -> Readings {
         self.stop.store(true, Ordering::Release);
         match self.thread.join() {
-            Ok((mut t, samples)) => {
-                if t.power_w.median > 0.0 {
-                    t.tflop_per_s_per_w = Some(tflop_per_s / t.power_w.median);
+            Ok(mut r) => {
+                if r.telemetry.power_w.median > 0.0 {
+                    r.telemetry.tflop_per_s_per_w = Some(tflop_per_s / r.telemetry.power_w.median);
                 }
-                (t, samples)
+                r
             }
-            Err(_) => (
-                Telemetry {
+            Err(_) => Readings {
+                telemetry: Telemetry {
                     unavailable: Some("the telemetry thread panicked".into()),
                     ..Default::default()
                 },
-                Vec::new(),
-            ),
+                ..Readings::none()
+            },
         }
     }
 }
@@ -249,11 +479,11 @@ mod tests {
 
     #[test]
     fn a_machine_without_nvml_says_why() {
-        match start("GPU-00000000-0000-0000-0000-000000000000") {
+        match start("GPU-00000000-0000-0000-0000-000000000000", 0) {
             Ok(sampler) => {
                 // NVML is there (the GPU machine): the made-up UUID must still be refused or sampled harmlessly.
-                let (t, samples) = sampler.finish(1.0);
-                assert!(t.samples >= 1 && t.samples == samples.len());
+                let r = sampler.finish(1.0);
+                assert!(r.telemetry.samples >= 1 && r.telemetry.samples == r.samples.len());
             }
             Err(reason) => assert!(reason.contains("NVML"), "{reason}"),
         }

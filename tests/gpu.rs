@@ -35,6 +35,7 @@ fn plan(selection: DeviceSelection, n: usize, dtype: DType, seed: u64) -> Job {
         reps: Reps::Fixed(3),
         seed,
         check: None,
+        require_exclusive: false,
     }
 }
 
@@ -142,6 +143,7 @@ fn gpu_cli_run_records_a_verified_true_fp32_result() {
     let dir = tempfile::tempdir().unwrap();
     let out = common::matbench(dir.path())
         .args(["gpu", "4096", "--format", "json", "--reps", "5", "--check"])
+        .arg("--require-exclusive")
         .output()
         .unwrap();
     assert!(
@@ -152,6 +154,14 @@ fn gpu_cli_run_records_a_verified_true_fp32_result() {
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["verification"]["passed"], true);
     assert_eq!(v["check"]["passed"], true, "{}", v["check"]);
+    // Alone on its GPU: not shared, and the counters were read beside the work.
+    let health = &v["health"];
+    assert_eq!(health["shared"], false, "{health}");
+    assert!(health["query_s"].as_f64().unwrap() < 1.0, "{health}");
+    assert!(
+        health["pcie"].is_object() || health["unavailable"].to_string().contains("PCIe"),
+        "{health}"
+    );
     assert!(v["peak"]["reduce_tbyte_per_s"].as_f64().unwrap() > 0.0);
     if let Some(share) = v["peak"]["matmul_share"].as_f64() {
         assert!((0.05..1.05).contains(&share), "{}", v["peak"]);

@@ -104,6 +104,12 @@ pub trait Backend {
     /// Starts sampling the device's clocks, power and temperature for the measured
     /// repetitions: `None` where the device has nothing to sample (the CPU), `Some(Err(why))`
     /// where it should but cannot (no NVML); the record says which.
+    /// The other processes using this device now (`None`: the backend cannot tell, as on the
+    /// CPU); `Err` says why they could not be read.
+    fn others_using(&self) -> Option<Result<Vec<crate::record::health::GpuProcess>, String>> {
+        None
+    }
+
     fn start_telemetry(&self) -> Option<Result<Sampler, String>> {
         None
     }

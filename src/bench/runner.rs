@@ -58,6 +58,9 @@ pub fn run(job: &Job, backend: &mut dyn Backend, ctx: &RunContext) -> Result<Run
     let stage = |what: String| crate::watchdog::stage(&device, what);
     stage(format!("allocating A and C (n = {})", job.n));
     backend.prepare(job.n, job.dtype)?;
+    if job.require_exclusive {
+        refuse_shared(&device, backend)?;
+    }
     let measured = measure(job, backend, &stage)?;
     let warmup_runs = measured.warmup_runs;
     stage("verifying the answer".to_string());
@@ -73,13 +76,13 @@ pub fn run(job: &Job, backend: &mut dyn Backend, ctx: &RunContext) -> Result<Run
     let flop_per_matmul = job.op.flop(job.n);
     let per_s = |flop: f64| flop / matmul.median_s.max(f64::MIN_POSITIVE) / 1e12;
     let matmul_tflop_per_s = per_s(flop_per_matmul);
-    let (telemetry, samples) = match measured.telemetry {
+    let (telemetry, samples, health) = match measured.telemetry {
         Some(Ok(sampler)) => {
-            let (t, samples) = sampler.finish(matmul_tflop_per_s);
-            (Some(t), samples)
+            let r = sampler.finish(matmul_tflop_per_s);
+            (Some(r.telemetry), r.samples, Some(r.health))
         }
-        Some(Err(reason)) => (Some(Telemetry::unavailable(reason)), Vec::new()),
-        None => (None, Vec::new()),
+        Some(Err(reason)) => (Some(Telemetry::unavailable(reason)), Vec::new(), None),
+        None => (None, Vec::new(), None),
     };
     let soak = match job.reps {
         Reps::Duration { seconds } => Some(super::soak::summarise(
@@ -133,7 +136,33 @@ pub fn run(job: &Job, backend: &mut dyn Backend, ctx: &RunContext) -> Result<Run
         }),
         check: None,
         soak,
+        health,
     })
+}
+
+/// `--require-exclusive`: an error when another process uses the device, or when who uses it
+/// cannot be told.
+fn refuse_shared(device: &str, backend: &dyn Backend) -> Result<(), Error> {
+    match backend.others_using() {
+        Some(Ok(others)) if others.is_empty() => Ok(()),
+        Some(Ok(others)) => {
+            let who: Vec<String> = others
+                .iter()
+                .map(|p| match &p.name {
+                    Some(name) => format!("pid {} ({name})", p.pid),
+                    None => format!("pid {}", p.pid),
+                })
+                .collect();
+            Err(Error::SharedGpu(format!(
+                "{device} is in use by {}: --require-exclusive refuses to measure on a shared GPU",
+                who.join(", ")
+            )))
+        }
+        Some(Err(why)) => Err(Error::NoDevice(format!(
+            "--require-exclusive: cannot tell who else uses {device}: {why}"
+        ))),
+        None => Ok(()),
+    }
 }
 
 /// Generate, warm up, then repeat until the stopping rule says so (after the count, or, with
@@ -302,6 +331,7 @@ mod tests {
             reps,
             seed: 1234,
             check: None,
+            require_exclusive: false,
         }
     }
 

@@ -39,6 +39,13 @@ pub struct Machine {
     /// Why its runs failed `--check` (`matbench gpu … --check`), once each; empty when they
     /// passed or were not checked.
     pub failed_check: Vec<String>,
+    /// Another process used the GPU during one of its runs (NVML).
+    pub shared: bool,
+    /// Median sustained TFLOP/s of its `--duration` runs (`null` without one).
+    pub sustained_tflop_per_s: Option<f64>,
+    /// What its health counters said against the card (ECC, row remapping, PCIe, Xid), once
+    /// each; empty when nothing did.
+    pub health: Vec<String>,
     /// The scheduler's job(s) its runs belonged to (`host.job`), one summary each, e.g.
     /// `slurm job 12 (array 11, task 2) on node2`; empty outside a scheduler.
     pub jobs: Vec<String>,
@@ -77,8 +84,11 @@ pub struct FleetReport {
 struct Runs {
     tflop_per_s: Vec<f64>,
     shares: Vec<f64>,
+    sustained: Vec<f64>,
     jobs: Vec<String>,
     failed_check: Vec<String>,
+    shared: bool,
+    health: Vec<String>,
 }
 
 fn push_once(v: &mut Vec<String>, s: String) {
@@ -129,6 +139,14 @@ pub fn build(records: &[RunRecord], margin: f64) -> FleetReport {
         for reason in r.check.iter().flat_map(|c| c.reasons.iter()) {
             push_once(&mut runs.failed_check, reason.clone());
         }
+        runs.sustained
+            .extend(r.soak.as_ref().map(|s| s.sustained_tflop_per_s));
+        if let Some(h) = &r.health {
+            runs.shared |= h.shared;
+            for bad in h.bad_card_reasons() {
+                push_once(&mut runs.health, bad);
+            }
+        }
     }
     let mut outliers: Vec<String> = Vec::new();
     let mut failed_check: Vec<String> = Vec::new();
@@ -153,6 +171,10 @@ pub fn build(records: &[RunRecord], margin: f64) -> FleetReport {
                         outlier: vs_fleet < -margin,
                         share_of_peak: (!runs.shares.is_empty()).then(|| median(runs.shares)),
                         failed_check: runs.failed_check,
+                        shared: runs.shared,
+                        sustained_tflop_per_s: (!runs.sustained.is_empty())
+                            .then(|| median(runs.sustained)),
+                        health: runs.health,
                         jobs: runs.jobs,
                     }
                 })
@@ -241,6 +263,15 @@ pub fn render(report: &FleetReport, markdown: bool) -> String {
             let mut flags = Vec::new();
             if m.outlier {
                 flags.push("OUTLIER".to_string());
+            }
+            if m.shared {
+                flags.push("SHARED".to_string());
+            }
+            if !m.health.is_empty() {
+                flags.push(format!("HEALTH: {}", m.health.join("; ")));
+            }
+            if let Some(s) = m.sustained_tflop_per_s {
+                flags.push(format!("sustained {s:.2} TFLOP/s"));
             }
             if !m.failed_check.is_empty() {
                 flags.push(format!("CHECK FAILED: {}", m.failed_check.join("; ")));
@@ -457,5 +488,26 @@ mod tests {
             "{line}"
         );
         assert!(render(&report, true).contains("| 44.8% |"));
+
+        // A shared run and a bad counter are flagged on their machine's line.
+        let mut records = records;
+        records[0].health = Some(crate::record::health::HealthRecord {
+            shared: true,
+            xid_errors: vec![79],
+            ..Default::default()
+        });
+        let report = build(&records, 0.10);
+        let a = report.benchmarks[0]
+            .machines
+            .iter()
+            .find(|m| m.host == "node-a")
+            .unwrap();
+        assert!(a.shared && a.health == vec!["Xid errors during the run: 79".to_string()]);
+        let text = render(&report, false);
+        let line = text.lines().find(|l| l.contains("node-a GPU 0 ")).unwrap();
+        assert!(
+            line.contains("SHARED, HEALTH: Xid errors during the run: 79"),
+            "{line}"
+        );
     }
 }

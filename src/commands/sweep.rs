@@ -396,6 +396,7 @@ pub fn run(args: &SweepArgs, ctx: &RunContext, out: &mut Stdout) -> Result<Exit,
                     reps: grid.reps,
                     seed: grid.seed,
                     check: None,
+                    require_exclusive: false,
                 };
                 let device = opened.backend.device().name.clone();
                 let (row, run_exit) =

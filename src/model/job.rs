@@ -26,6 +26,8 @@ pub struct Job {
     pub seed: u64,
     /// `--check`: judge the GPU by this rule and record the verdict; `None` to measure only.
     pub check: Option<CheckRule>,
+    /// `--require-exclusive`: refuse to measure on a GPU another process is using.
+    pub require_exclusive: bool,
 }
 
 /// What `--check` judges a run by.

@@ -13,6 +13,9 @@ pub fn render(summary: &MultiSummary) -> String {
     );
     for g in &summary.gpus {
         let mut flags = Vec::new();
+        if g.shared {
+            flags.push("SHARED (another process used it)".to_string());
+        }
         if g.slow {
             flags.push(format!(
                 "SLOW (>{:.0}% below the fastest)",

@@ -192,6 +192,12 @@ fn rates(out: &mut String, r: &RunRecord) {
         let _ = writeln!(out, "  {line}");
     }
     let _ = writeln!(out, "  verify    {}", r.verification.summary_line());
+    if let Some(h) = &r.health {
+        if let Some(line) = h.shared_line() {
+            let _ = writeln!(out, "  SHARED    {line}");
+        }
+        let _ = writeln!(out, "  health    {}", h.summary_line());
+    }
     if let Some(check) = &r.check {
         let _ = writeln!(out, "  check     {}", check_line(check));
     }

@@ -3,7 +3,10 @@
 //!
 //! Reasons, each one line naming the GPU, the figure and the limit: a wrong answer; a GEMM
 //! below the floor share of its datasheet peak (`--min-share`, for sizes that can reach it);
-//! slower than its siblings by more than `--slow-margin` (several GPUs at once).
+//! slower than its siblings by more than `--slow-margin` (several GPUs at once); a counter
+//! that means a bad card (uncorrectable ECC errors, a failed or pending row remap, a PCIe link
+//! below its maximum under load, a critical Xid error). A GPU another process used during the
+//! run is not called slow: that it was shared is the reason given instead.
 
 use crate::error::Error;
 use crate::model::job::CheckRule;
@@ -44,7 +47,16 @@ pub fn verdict(
             record.verification.summary_line()
         ));
     }
-    let min_share = floor_for(record, rule);
+    let health = record.health.as_ref();
+    let shared = health.and_then(|h| h.shared_line());
+    let judged_speed = shared.is_none();
+    if let Some(line) = shared {
+        reasons.push(format!("{gpu}: {line}; its speed is not judged"));
+    }
+    for bad in health.map(|h| h.bad_card_reasons()).unwrap_or_default() {
+        reasons.push(format!("{gpu}: {bad}"));
+    }
+    let min_share = floor_for(record, rule).filter(|_| judged_speed);
     if let (Some(floor), Some(peak)) = (min_share, &record.peak)
         && let (Some(share), Some(peak_tflop), Some(precision)) =
             (peak.matmul_share, peak.peak_tflop_per_s, &peak.precision)
@@ -57,7 +69,7 @@ pub fn verdict(
             100.0 * floor
         ));
     }
-    reasons.extend(slower_than_siblings);
+    reasons.extend(slower_than_siblings.filter(|_| judged_speed));
     CheckRecord {
         passed: reasons.is_empty(),
         min_share,
@@ -136,6 +148,48 @@ mod tests {
         let mut syrk = h200(10_000, 20.0);
         syrk.config.op = MatOp::Syrk;
         assert!(verdict(&syrk, &RULE, None).passed);
+    }
+
+    #[test]
+    fn a_shared_gpu_is_given_as_the_reason_instead_of_a_slow_one_and_bad_counters_fail_it() {
+        use crate::record::health::{GpuProcess, HealthRecord, PcieLink};
+        let mut r = h200(16_384, 23.7);
+        r.health = Some(HealthRecord {
+            others_before: vec![GpuProcess {
+                pid: 777,
+                name: Some("burn".into()),
+                used_memory_byte: Some(4 << 30),
+            }],
+            shared: true,
+            ..Default::default()
+        });
+        let v = verdict(&r, &RULE, Some("GPU 0 … slower than the fastest".into()));
+        assert!(!v.passed);
+        assert_eq!(v.reasons.len(), 1, "{:?}", v.reasons);
+        assert!(
+            v.reasons[0].starts_with("GPU 0 (NVIDIA H200): another process used this GPU during the run (pid 777, burn, 4.0 GiB)"),
+            "{:?}",
+            v.reasons
+        );
+        assert_eq!(v.min_share, None, "no floor applied to a shared card");
+        let mut bad = h200(10_000, 52.8);
+        bad.health = Some(HealthRecord {
+            pcie: Some(PcieLink {
+                generation: 4,
+                generation_max: 5,
+                width: 16,
+                width_max: 16,
+            }),
+            ..Default::default()
+        });
+        let v = verdict(&bad, &RULE, None);
+        assert_eq!(
+            v.reasons,
+            vec![
+                "GPU 0 (NVIDIA H200): the PCIe link ran at gen 4 x16 under load, of gen 5 x16"
+                    .to_string()
+            ]
+        );
     }
 
     #[test]

@@ -138,6 +138,7 @@ mod tests {
             reps: Reps::Fixed(2),
             seed: 7,
             check: None,
+            require_exclusive: false,
         }
     }
 

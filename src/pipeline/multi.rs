@@ -38,6 +38,8 @@ pub struct GpuRow {
     pub throttled: bool,
     /// Share of the GPU's datasheet peak (`null` for a model without a known peak).
     pub share_of_peak: Option<f64>,
+    /// Another process used the GPU during the run (NVML).
+    pub shared: bool,
 }
 
 /// The summary of a multi-GPU run.
@@ -70,6 +72,7 @@ pub fn summarise(records: &[RunRecord], slow_margin: f64, overlap_s: Second) -> 
             slow: r.matmul_tflop_per_s < (1.0 - slow_margin) * best,
             throttled: r.telemetry.as_ref().is_some_and(|t| t.throttled),
             share_of_peak: r.peak.as_ref().and_then(|p| p.matmul_share),
+            shared: r.health.as_ref().is_some_and(|h| h.shared),
         })
         .collect();
     MultiSummary {

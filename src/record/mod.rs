@@ -3,6 +3,7 @@
 //! `docs/results-schema.md` documents every field; bump [`SCHEMA_VERSION`] on any change a
 //! reader must know about.
 
+pub mod health;
 pub mod json;
 pub mod key;
 pub mod peak;
@@ -87,6 +88,10 @@ pub struct RunRecord {
     /// otherwise.
     #[serde(default)]
     pub soak: Option<soak::SoakRecord>,
+    /// GPU runs: who else used the GPU, and the card's health counters (NVML); `null` for CPU
+    /// runs, without NVML, and in older records.
+    #[serde(default)]
+    pub health: Option<health::HealthRecord>,
 }
 
 /// What `--check` found (`matbench gpu N --check`): every reason the GPU failed, in words.

@@ -83,6 +83,15 @@ fn cublas(what: &'static str) -> impl Fn(cudarc::cublas::result::CublasError) ->
 }
 
 impl CudaBackend {
+    /// GPU memory this process holds for the run (A and C), about: how NVML's process list
+    /// tells this process from others inside a container.
+    fn own_byte(&self) -> u64 {
+        self.state
+            .as_ref()
+            .and_then(|st| matrices_byte(st.n, st.dtype))
+            .unwrap_or(0)
+    }
+
     /// The GPU's handles beside the prepared run's state; `missing` is the error text when
     /// `prepare` has not run.
     fn parts(&mut self, missing: &'static str) -> Result<(&Gpu, &mut State), Error> {
@@ -287,9 +296,16 @@ impl Backend for CudaBackend {
         Ok(m)
     }
 
+    fn others_using(&self) -> Option<Result<Vec<crate::record::health::GpuProcess>, String>> {
+        Some(match &self.device.uuid {
+            Some(uuid) => crate::telemetry::others_on(uuid, self.own_byte()),
+            None => Err("the driver gave no UUID for this GPU, so NVML cannot find it".into()),
+        })
+    }
+
     fn start_telemetry(&self) -> Option<Result<crate::telemetry::Sampler, String>> {
         Some(match &self.device.uuid {
-            Some(uuid) => crate::telemetry::start(uuid),
+            Some(uuid) => crate::telemetry::start(uuid, self.own_byte()),
             None => Err("the driver gave no UUID for this GPU, so NVML cannot find it".into()),
         })
     }
