@@ -54,6 +54,11 @@ fn cpu_sweep_saves_every_run_prints_a_table_and_draws_a_chart() {
         !plots.path().join("speedup.svg").exists(),
         "no GPU runs, so no speed-up chart"
     );
+    let frontier = std::fs::read_to_string(plots.path().join("accuracy.svg")).unwrap();
+    assert!(
+        frontier.contains("f32") && frontier.contains("f64"),
+        "two dtypes, one frontier"
+    );
 }
 
 #[test]
@@ -91,13 +96,13 @@ fn sweep_json_summary_lists_runs_in_order() {
         .map(|r| r["n"].as_u64().unwrap())
         .collect();
     assert_eq!(ns, vec![32, 64, 128]);
-    assert!(
-        v["runs"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .all(|r| r["passed"] == true && r["record"].is_string())
-    );
+    assert!(v["runs"].as_array().unwrap().iter().all(|r| {
+        r["passed"] == true
+            && r["record"].is_string()
+            && r["max_element_rel_error"]
+                .as_f64()
+                .is_some_and(|e| e < 1e-4)
+    }));
 }
 
 #[test]

@@ -89,7 +89,58 @@ pub fn speedup_series(records: &[RunRecord]) -> Vec<Series> {
         .collect()
 }
 
+/// The x axis of a chart drawn by [`draw`] (always a log scale).
+struct XAxis {
+    desc: &'static str,
+    format: fn(&f64) -> String,
+}
+
+/// n on the x axis.
+const N_AXIS: XAxis = XAxis {
+    desc: "n (A is n×n), log scale",
+    format: |x| format!("{x:.0}"),
+};
+
+/// The largest element error on the x axis.
+const ERROR_AXIS: XAxis = XAxis {
+    desc: "largest relative error of the checked elements of C, log scale",
+    format: |x| format!("{x:.0e}"),
+};
+
+/// Speed against accuracy, one series per device and dtype, one point per n: (largest element
+/// error, TFLOP/s) of the best run of each n. Errors below 10⁻¹⁷ (an exact match) are drawn at
+/// 10⁻¹⁷, so a log axis can hold them.
+pub fn frontier_series(records: &[RunRecord]) -> Vec<Series> {
+    let mut best: BTreeMap<(String, usize), (f64, f64)> = BTreeMap::new();
+    for r in records.iter().filter(|r| r.verification.passed) {
+        let key = BenchKey::of(r);
+        let point = (
+            r.verification.max_element_rel_error.max(1e-17),
+            r.matmul_tflop_per_s,
+        );
+        let slot = best.entry((plain(&key.series()), key.n)).or_insert(point);
+        if point.1 > slot.1 {
+            *slot = point;
+        }
+    }
+    let mut series: BTreeMap<String, Vec<(f64, f64)>> = BTreeMap::new();
+    for ((label, _n), p) in best {
+        series.entry(label).or_default().push(p);
+    }
+    series
+        .into_iter()
+        .map(|(label, mut points)| {
+            points.sort_by(|a, b| a.0.total_cmp(&b.0));
+            Series { label, points }
+        })
+        .collect()
+}
+
 fn draw(title: &str, y_label: &str, series: &[Series]) -> Result<String, Error> {
+    draw_on(title, &N_AXIS, y_label, series)
+}
+
+fn draw_on(title: &str, x: &XAxis, y_label: &str, series: &[Series]) -> Result<String, Error> {
     let fail = |e: String| Error::Encode {
         what: "a chart as SVG",
         reason: format!("{title}: {e}"),
@@ -119,9 +170,9 @@ fn draw(title: &str, y_label: &str, series: &[Series]) -> Result<String, Error> 
             .map_err(|e| fail(e.to_string()))?;
         chart
             .configure_mesh()
-            .x_desc("n (A is n×n), log scale")
+            .x_desc(x.desc)
             .y_desc(y_label)
-            .x_label_formatter(&|x| format!("{x:.0}"))
+            .x_label_formatter(&x.format)
             .light_line_style(WHITE)
             .draw()
             .map_err(|e| fail(e.to_string()))?;
@@ -259,7 +310,8 @@ fn draw_soak(panels: &[Vec<Series>; 3]) -> Result<String, Error> {
 }
 
 /// The charts for `records`, as (file name, SVG text). The speed-up chart is made only when
-/// some n ran on both a GPU and a CPU, the soak chart only when some run had `--duration`.
+/// some n ran on both a GPU and a CPU, the accuracy frontier only when more than one dtype
+/// ran, the soak chart only when some run had `--duration`.
 pub fn charts(records: &[RunRecord]) -> Result<Vec<(String, String)>, Error> {
     let throughput = throughput_series(records);
     if throughput.is_empty() {
@@ -281,6 +333,23 @@ pub fn charts(records: &[RunRecord]) -> Result<Vec<(String, String)>, Error> {
                 "GPU over CPU speed-up, same n and dtype",
                 "speed-up (×)",
                 &speedup,
+            )?,
+        ));
+    }
+    let frontier = frontier_series(records);
+    let dtypes: std::collections::BTreeSet<DType> = records
+        .iter()
+        .filter(|r| r.verification.passed)
+        .map(|r| r.config.dtype)
+        .collect();
+    if dtypes.len() > 1 {
+        out.push((
+            "accuracy.svg".to_string(),
+            draw_on(
+                "Speed against accuracy: one point per dtype and n",
+                &ERROR_AXIS,
+                "TFLOP/s (FLOP of the op / median)",
+                &frontier,
             )?,
         ));
     }
@@ -375,5 +444,28 @@ mod tests {
             svg.contains("board power (W)") && svg.contains("GPU 0 f32 n=10000"),
             "{svg}"
         );
+    }
+
+    #[test]
+    fn speed_and_accuracy_are_drawn_together_one_point_per_dtype_and_n() {
+        let records: Vec<RunRecord> =
+            crate::record::fixtures::records("h200-precisions-2026-11-28")
+                .into_iter()
+                .map(|(_, r)| r)
+                .collect();
+        let frontier = frontier_series(&records);
+        let labels: Vec<&str> = frontier.iter().map(|s| s.label.as_str()).collect();
+        assert!(labels.iter().any(|l| l.contains("tf32")), "{labels:?}");
+        assert!(labels.iter().any(|l| l.contains("bf16")), "{labels:?}");
+        for s in &frontier {
+            // Each point is a real (error, TFLOP/s) of one of the records.
+            for &(e, t) in &s.points {
+                assert!(records.iter().any(|r| r.matmul_tflop_per_s == t
+                    && r.verification.max_element_rel_error.max(1e-17) == e));
+            }
+        }
+        let all = charts(&records).unwrap();
+        let (_, svg) = all.iter().find(|(name, _)| name == "accuracy.svg").unwrap();
+        assert!(svg.contains("largest relative error"), "{svg}");
     }
 }

@@ -103,6 +103,11 @@ pub struct SweepRun {
     pub tflop_per_s: Option<f64>,
     /// Verification verdict.
     pub passed: Option<bool>,
+    /// The error of s against the exact reference (`verification.sum_rel_error`).
+    pub sum_rel_error: Option<f64>,
+    /// The largest error of the sampled elements of C (`verification.max_element_rel_error`):
+    /// the price of the precision, beside its speed.
+    pub max_element_rel_error: Option<f64>,
     /// Where the record was written.
     pub record: Option<String>,
     /// Why the run did not finish, if it did not.
@@ -121,6 +126,8 @@ impl SweepRun {
             median_s: Some(r.matmul.median_s),
             tflop_per_s: Some(r.matmul_tflop_per_s),
             passed: Some(r.verification.passed),
+            sum_rel_error: Some(r.verification.sum_rel_error),
+            max_element_rel_error: Some(r.verification.max_element_rel_error),
             record: finished.saved.as_ref().map(|p| p.display().to_string()),
             error: None,
         }
@@ -136,6 +143,8 @@ impl SweepRun {
             median_s: None,
             tflop_per_s: None,
             passed: None,
+            sum_rel_error: None,
+            max_element_rel_error: None,
             record: None,
             error: Some(error.to_string()),
         }
@@ -187,7 +196,8 @@ pub fn speedups(runs: &[SweepRun]) -> Vec<Speedup> {
         .collect()
 }
 
-/// The terminal table: TFLOP/s per device for each (dtype, n), and the speed-up.
+/// The terminal table: TFLOP/s and the largest element error per device for each (dtype, n)
+/// (speed and its price side by side), and the speed-up.
 pub fn render_table(summary: &SweepSummary) -> String {
     let mut out = String::new();
     let kinds: Vec<BackendKind> = [BackendKind::Cpu, BackendKind::Cuda]
@@ -196,7 +206,7 @@ pub fn render_table(summary: &SweepSummary) -> String {
         .collect();
     let _ = write!(out, "  {:<6} {:>7}", "dtype", "n");
     for k in &kinds {
-        let _ = write!(out, " {:>16}", format!("{} TFLOP/s", k.name()));
+        let _ = write!(out, " {:>24}", format!("{} TFLOP/s · error", k.name()));
     }
     if kinds.len() == 2 {
         let _ = write!(out, " {:>9}", "GPU/CPU");
@@ -215,8 +225,12 @@ pub fn render_table(summary: &SweepSummary) -> String {
                 Some(SweepRun {
                     tflop_per_s: Some(t),
                     passed: Some(true),
+                    max_element_rel_error: e,
                     ..
-                }) => format!("{t:.3}"),
+                }) => match e {
+                    Some(e) => format!("{t:.3} · {e:.1e}"),
+                    None => format!("{t:.3}"),
+                },
                 Some(SweepRun {
                     passed: Some(false),
                     ..
@@ -224,7 +238,7 @@ pub fn render_table(summary: &SweepSummary) -> String {
                 Some(SweepRun { error: Some(_), .. }) => "error".to_string(),
                 _ => "-".to_string(),
             };
-            let _ = write!(out, " {text:>16}");
+            let _ = write!(out, " {text:>24}");
         }
         if kinds.len() == 2 {
             let s = summary
@@ -510,6 +524,8 @@ mod tests {
             median_s: Some(1.0),
             tflop_per_s: Some(t),
             passed: Some(true),
+            sum_rel_error: Some(1e-8),
+            max_element_rel_error: Some(2.5e-6),
             record: None,
             error: None,
         }
@@ -531,6 +547,10 @@ mod tests {
             wall_s: 1.0,
         });
         assert!(table.contains("40.0×"), "{table}");
+        assert!(
+            table.contains("20.000 · 2.5e-6"),
+            "the error beside the speed: {table}"
+        );
         assert!(table.contains("cuda TFLOP/s"), "{table}");
         assert!(
             table

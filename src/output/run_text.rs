@@ -173,10 +173,13 @@ fn rates(out: &mut String, r: &RunRecord) {
     } else {
         let _ = writeln!(
             out,
-            "  matmul    {:.2} TFLOP/s ({:.1} GFLOP/s; 2·n³ = {:.3e} FLOP / median)",
+            "  matmul    {:.2} TFLOP/s ({:.1} GFLOP/s; 2·n³ = {:.3e} FLOP / median) · {} error: elements ≤ {:.1e}, sum {:.1e}",
             r.matmul_tflop_per_s,
             r.matmul_tflop_per_s * 1e3,
-            r.flop_per_matmul
+            r.flop_per_matmul,
+            r.config.dtype,
+            r.verification.max_element_rel_error,
+            r.verification.sum_rel_error
         );
     }
     if let Some(peak) = &r.peak {
