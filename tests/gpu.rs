@@ -173,6 +173,24 @@ fn gpu_cli_run_records_a_verified_true_fp32_result() {
     assert!(v["math_mode"].as_str().unwrap().contains("true FP32"));
     assert!(v["device"]["uuid"].as_str().unwrap().starts_with("GPU-"));
     assert!(v["device"]["cublas_version"].is_string());
+    // A shipped architecture loads its CUBIN: no NVRTC call, nothing to wait for.
+    let cc = v["device"]["compute_capability"].as_str().unwrap();
+    let (major, minor) = cc.split_once('.').unwrap();
+    let steps = &v["phases"]["startup_steps_s"];
+    if matbench::backend::cuda::kernels::shipped(major.parse().unwrap(), minor.parse().unwrap())
+        .is_some()
+    {
+        assert!(
+            v["math_mode"].as_str().unwrap().contains("shipped sm_"),
+            "{}",
+            v["math_mode"]
+        );
+        assert!(
+            steps["kernels_compile (helper thread)"].is_null(),
+            "{steps}"
+        );
+        assert!(steps["kernels_wait"].as_f64().unwrap() < 0.01, "{steps}");
+    }
     let files: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
     assert_eq!(files.len(), 1);
 }

@@ -6,7 +6,7 @@
 //! is split into its steps so each stays short, in the same order and under the same step
 //! names as before.
 
-use super::kernels::{self, Kernels};
+use super::kernels::{self, Compiled, Kernels};
 use super::{CudaBackend, cublas, driver, probe, storage};
 use crate::backend::MatOp;
 use crate::error::Error;
@@ -117,6 +117,7 @@ fn device_record(
     blas: &CudaBlas,
     index: usize,
     (major, minor, multiprocessors): (i32, i32, i32),
+    nvrtc_version: Option<String>,
 ) -> Result<DeviceRecord, Error> {
     Ok(DeviceRecord {
         kind: "gpu".into(),
@@ -134,7 +135,7 @@ fn device_record(
         driver_version: crate::host::nvidia_driver_version(),
         cuda_driver_version: cuda_driver_version(),
         cublas_version: cublas_version(blas),
-        nvrtc_version: nvrtc_version(),
+        nvrtc_version,
         threads: None,
         blas_library: None,
         engine_choice: None,
@@ -154,11 +155,12 @@ impl CudaBackend {
         probe::check_index(index)?;
         let (major, minor, multiprocessors) = capability(index)?;
         steps.step("driver");
-        let compiler = std::thread::spawn(move || {
-            let t = Instant::now();
-            probe::check_nvrtc()?;
-            kernels::compile(major, minor).map(|k| (k, t.elapsed().as_secs_f64()))
-        });
+        // A shipped CUBIN needs no compile; any other architecture is compiled with NVRTC on a
+        // helper thread while the context is created.
+        let shipped = kernels::shipped(major, minor);
+        let compiler = shipped
+            .is_none()
+            .then(|| std::thread::spawn(move || compile(major, minor)));
         let cublas_loader = std::thread::spawn(probe::check_cublas);
         let ctx = CudaContext::new(index).map_err(driver("creating the CUDA context"))?;
         let stream = ctx.default_stream();
@@ -168,19 +170,46 @@ impl CudaBackend {
             .map_err(|_| Error::device_msg("loading cuBLAS panicked"))??;
         let blas = open_blas(&stream)?;
         steps.step("cublas");
-        let (compiled, compile_s) = compiler
-            .join()
-            .map_err(|_| Error::device_msg("compiling the kernels panicked"))??;
-        let kernel_form = compiled.describe(major, minor);
-        steps.step("kernels_wait");
-        let kernels = Kernels::load(&ctx, compiled)?;
+        let (kernels, kernel_form, compile_s) = match (shipped, compiler) {
+            (Some(cubin), _) => {
+                steps.step("kernels_wait");
+                match Kernels::load(&ctx, Compiled::Shipped(cubin)) {
+                    Ok(k) => (k, Compiled::Shipped(cubin).describe(major, minor), None),
+                    // A driver that refuses the shipped CUBIN: compile for it, as before.
+                    Err(refused) => {
+                        let (compiled, compile_s) = compile(major, minor)?;
+                        let form = format!(
+                            "{} (the shipped CUBIN was refused: {refused})",
+                            compiled.describe(major, minor)
+                        );
+                        (Kernels::load(&ctx, compiled)?, form, Some(compile_s))
+                    }
+                }
+            }
+            (None, Some(compiler)) => {
+                let (compiled, compile_s) = compiler
+                    .join()
+                    .map_err(|_| Error::device_msg("compiling the kernels panicked"))??;
+                let form = compiled.describe(major, minor);
+                steps.step("kernels_wait");
+                (Kernels::load(&ctx, compiled)?, form, Some(compile_s))
+            }
+            (None, None) => unreachable!("a compiler thread runs whenever no CUBIN is shipped"),
+        };
         steps.step("kernels_load");
         let events = timing_events(&ctx)?;
-        let device = device_record(&ctx, &blas, index, (major, minor, multiprocessors))?;
+        // NVRTC is loaded only when it compiled; a shipped CUBIN names the NVRTC that built it.
+        let nvrtc = match compile_s {
+            Some(_) => nvrtc_version(),
+            None => Some(format!("{} (shipped CUBIN)", kernels::shipped_nvrtc())),
+        };
+        let device = device_record(&ctx, &blas, index, (major, minor, multiprocessors), nvrtc)?;
         steps.step("device_info");
-        steps
-            .list
-            .push(("kernels_compile (helper thread)", compile_s));
+        if let Some(compile_s) = compile_s {
+            steps
+                .list
+                .push(("kernels_compile (helper thread)", compile_s));
+        }
         let gpu = Gpu {
             ctx,
             stream,
@@ -198,6 +227,13 @@ impl CudaBackend {
             state: None,
         })
     }
+}
+
+/// NVRTC checked, then the kernels compiled for `sm_{major}{minor}`, and how long that took.
+fn compile(major: i32, minor: i32) -> Result<(Compiled, f64), Error> {
+    let t = Instant::now();
+    probe::check_nvrtc()?;
+    kernels::compile(major, minor).map(|k| (k, t.elapsed().as_secs_f64()))
 }
 
 fn cuda_driver_version() -> Option<String> {

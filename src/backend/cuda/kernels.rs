@@ -1,9 +1,18 @@
-//! matbench's own kernels: embedded source, compiled once per process with NVRTC for the
-//! device's own architecture, loaded into the context.
+//! matbench's own kernels: shipped as machine code for the common architectures, compiled with
+//! NVRTC for any other, loaded into the context.
 //!
-//! NVRTC is asked for machine code (`sm_XY`, a CUBIN), so loading the module needs no PTX JIT
-//! in the driver; only when this NVRTC does not know the GPU's architecture does it fall back
-//! to PTX for `compute_XY`, which the driver compiles. Compilation needs no context, so
+//! **Shipped CUBINs.** `scripts/kernels-prebuild.py` compiles `kernels/matbench.cu` ahead of
+//! time with the CUDA major's own NVRTC (pinned from PyPI) into `kernels/prebuilt/cudaNN/`,
+//! and the binary embeds its major's set ([`shipped`]). A GPU whose architecture is shipped
+//! loads that CUBIN directly: no NVRTC call, no compile on the critical path, NVRTC not even
+//! loaded (a fresh H200 machine waited 1.23 s for it). NVRTC's output is deterministic, so CI
+//! rebuilds the set and compares bytes (`kernels-prebuild.py --check`), and a unit test checks
+//! the source's SHA-256 against the manifest: a kernel edit without a rebuild fails CI.
+//!
+//! **NVRTC, the fallback.** For an architecture not shipped (or a shipped CUBIN the driver
+//! refuses) NVRTC is asked for machine code (`sm_XY`), so loading the module needs no PTX JIT in
+//! the driver; only when this NVRTC does not know the GPU's architecture does it fall back to
+//! PTX for `compute_XY`, which the driver compiles. Compilation needs no context, so
 //! [`CudaBackend::new`](super::CudaBackend::new) runs it on a helper thread while the context
 //! is created.
 
@@ -15,6 +24,57 @@ use std::sync::Arc;
 
 /// The source of every kernel, `kernels/matbench.cu`.
 pub const SOURCE: &str = include_str!("../../../kernels/matbench.cu");
+
+/// `kernels/prebuilt/manifest.json`: which NVRTC built the shipped CUBINs, from which source.
+pub const MANIFEST: &str = include_str!("../../../kernels/prebuilt/manifest.json");
+
+/// The set of CUBINs this binary ships: its CUDA major's.
+macro_rules! shipped_set {
+    ($dir:literal, $nvrtc:literal, [$(($major:literal, $minor:literal)),* $(,)?]) => {
+        ($nvrtc, &[$(($major, $minor, include_bytes!(concat!(
+            "../../../kernels/prebuilt/", $dir, "/sm_", stringify!($major), stringify!($minor), ".cubin"
+        )) as &[u8])),*])
+    };
+}
+
+/// A shipped set: the NVRTC version that built it, and (major, minor, CUBIN) per architecture.
+type ShippedSet = (&'static str, &'static [(i32, i32, &'static [u8])]);
+
+#[cfg(feature = "cuda-13")]
+const SHIPPED: ShippedSet = shipped_set!(
+    "cuda13",
+    "13.0",
+    [(7, 5), (8, 0), (8, 6), (8, 9), (9, 0), (10, 0), (12, 0)]
+);
+#[cfg(all(feature = "cuda-12", not(feature = "cuda-13")))]
+const SHIPPED: ShippedSet = shipped_set!(
+    "cuda12",
+    "12.8",
+    [
+        (7, 0),
+        (7, 5),
+        (8, 0),
+        (8, 6),
+        (8, 9),
+        (9, 0),
+        (10, 0),
+        (12, 0)
+    ]
+);
+
+/// The shipped CUBIN for compute capability `major.minor`, if this binary carries one.
+pub fn shipped(major: i32, minor: i32) -> Option<&'static [u8]> {
+    SHIPPED
+        .1
+        .iter()
+        .find(|(ma, mi, _)| (*ma, *mi) == (major, minor))
+        .map(|(_, _, cubin)| *cubin)
+}
+
+/// The NVRTC version that built the shipped CUBINs ("13.0").
+pub fn shipped_nvrtc() -> &'static str {
+    SHIPPED.0
+}
 
 /// The kernels for one storage type (f32, f64, bf16 or f16).
 pub struct TypedKernels {
@@ -91,6 +151,8 @@ pub enum Compiled {
     Cubin(Vec<u8>),
     /// PTX for `compute_XY` (fallback).
     Ptx(Ptx),
+    /// The CUBIN shipped in the binary for `sm_XY` (no NVRTC call).
+    Shipped(&'static [u8]),
 }
 
 impl Compiled {
@@ -99,6 +161,10 @@ impl Compiled {
         match self {
             Compiled::Cubin(_) => format!("NVRTC → sm_{major}{minor} CUBIN"),
             Compiled::Ptx(_) => format!("NVRTC → compute_{major}{minor} PTX (driver JIT)"),
+            Compiled::Shipped(_) => format!(
+                "shipped sm_{major}{minor} CUBIN (NVRTC {}, kernels/prebuilt)",
+                shipped_nvrtc()
+            ),
         }
     }
 }
@@ -185,6 +251,7 @@ impl Kernels {
     pub fn load(ctx: &Arc<CudaContext>, compiled: Compiled) -> Result<Kernels, Error> {
         let image = match compiled {
             Compiled::Cubin(bytes) => Ptx::from_binary(bytes),
+            Compiled::Shipped(bytes) => Ptx::from_binary(bytes.to_vec()),
             Compiled::Ptx(ptx) => ptx,
         };
         let module = ctx.load_module(image).map_err(|e| {
@@ -235,6 +302,49 @@ mod tests {
         )));
     }
 
+    /// The shipped CUBINs are this source's: its SHA-256 is the manifest's (CI also rebuilds
+    /// them and compares bytes), each is an ELF holding every kernel, and the binary ships the
+    /// architectures the manifest lists for its CUDA major.
+    #[test]
+    fn the_shipped_cubins_are_built_from_this_source() {
+        use sha2::Digest;
+        let manifest: serde_json::Value = serde_json::from_str(MANIFEST).unwrap();
+        let sha = format!("{:x}", sha2::Sha256::digest(SOURCE.as_bytes()));
+        assert_eq!(
+            manifest["source_sha256"], sha,
+            "kernels/matbench.cu changed: run python3 scripts/kernels-prebuild.py"
+        );
+        let set = if cfg!(feature = "cuda-13") {
+            "cuda13"
+        } else {
+            "cuda12"
+        };
+        assert_eq!(manifest["sets"][set]["nvrtc"], shipped_nvrtc());
+        let listed: Vec<String> = manifest["sets"][set]["architectures"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a.as_str().unwrap().to_string())
+            .collect();
+        let shipped_archs: Vec<String> = SHIPPED
+            .1
+            .iter()
+            .map(|(ma, mi, _)| format!("sm_{ma}{mi}"))
+            .collect();
+        assert_eq!(listed, shipped_archs);
+        for (major, minor, cubin) in SHIPPED.1 {
+            assert!(cubin.starts_with(b"\x7fELF"), "sm_{major}{minor}");
+            let text = String::from_utf8_lossy(cubin);
+            for name in names() {
+                assert!(
+                    text.contains(&name),
+                    "{name} missing from sm_{major}{minor}"
+                );
+            }
+        }
+        assert!(shipped(9, 0).is_some() && shipped(8, 7).is_none());
+    }
+
     /// Compiles the real kernel source with NVRTC, which needs no GPU: only libnvrtc.so.13
     /// (CI installs it from PyPI's nvidia-cuda-nvrtc wheel and puts it on LD_LIBRARY_PATH).
     #[test]
@@ -253,6 +363,7 @@ mod tests {
                     "sm_{major}{minor}: not an ELF CUBIN"
                 ),
                 Ok(Compiled::Ptx(_)) => panic!("sm_{major}{minor}: fell back to PTX"),
+                Ok(Compiled::Shipped(_)) => panic!("compile() never returns the shipped CUBIN"),
                 Err(e) => panic!("sm_{major}{minor}: {e}"),
             }
             let ptx =
