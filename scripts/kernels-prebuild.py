@@ -51,10 +51,11 @@ def nvrtc_library(requirement, relative, cache):
     target = pathlib.Path(cache) / requirement.split("==")[0]
     lib = target / relative
     if not lib.exists():
+        # pip's own output goes to stderr: this set's stdout is its JSON.
         subprocess.run(
             [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
              "--no-deps", "--target", str(target), requirement],
-            check=True,
+            check=True, stdout=sys.stderr,
         )
     # NVRTC opens its builtins library (beside it) by name: loaded first, the name finds it.
     for builtins in sorted(lib.parent.glob("libnvrtc-builtins.so.*")):
@@ -92,7 +93,7 @@ def build(name, cache):
     """One set, built in a child process: two NVRTC majors cannot share one process."""
     out = subprocess.run(
         [sys.executable, __file__, "--one-set", name, "--cache", cache],
-        check=True, capture_output=True,
+        check=True, stdout=subprocess.PIPE,  # stderr (pip, NVRTC's log) passes through
     )
     return json.loads(out.stdout)
 

@@ -306,9 +306,10 @@ pub struct GpuArgs {
     #[arg(long, default_value_t = 10.0, value_name = "PERCENT")]
     pub slow_margin: f64,
 
-    /// Judge the GPU and exit 7 when it fails: a wrong answer, a GEMM below --min-share of its
-    /// datasheet peak (n ≥ 4096, known models), or (several GPUs) one slower than the fastest
-    /// by more than --slow-margin. The verdict is in the record.
+    /// Judge the GPU and exit 7 when it fails: a GEMM below --min-share of its datasheet peak
+    /// (n ≥ 4096, known models), a bad-card health counter, a GPU shared with another process,
+    /// or (several GPUs) one slower than the fastest by more than --slow-margin. The verdict
+    /// and every reason are in the record (a wrong answer is among them, and exits 1 as always).
     #[arg(long)]
     pub check: bool,
 

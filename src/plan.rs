@@ -34,15 +34,13 @@ pub struct Plan {
     pub format: Format,
     /// Where to save the record, `None` for `--no-save`.
     pub results_dir: Option<PathBuf>,
-    /// `--timeout`: seconds the whole run may take, `None` for no limit.
-    pub timeout_s: Option<Second>,
 }
 
 /// Longest `--timeout` accepted (a week).
 pub const MAX_TIMEOUT_S: Second = 7.0 * 24.0 * 3600.0;
 
-/// Checks `--timeout`.
-fn check_timeout(timeout: Option<f64>) -> Result<Option<Second>, Error> {
+/// Checks `--timeout` (before anything else runs: the watchdog is armed first).
+pub fn check_timeout(timeout: Option<f64>) -> Result<Option<Second>, Error> {
     match timeout {
         Some(t) if !(t.is_finite() && t > 0.0 && t <= MAX_TIMEOUT_S) => {
             Err(Error::InvalidArgument(format!(
@@ -251,7 +249,6 @@ fn finish(
         },
         format: run.format,
         results_dir: (!run.no_save).then(|| run.results_dir.clone()),
-        timeout_s: run.timeout,
     }
 }
 

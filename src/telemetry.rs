@@ -141,12 +141,12 @@ pub fn other_processes(
     own_byte: u64,
 ) -> Result<Vec<GpuProcess>, String> {
     let mut listed = Vec::new();
+    // Compute processes only: a desktop's idle X server holds a graphics context on many
+    // workstations' cards and takes nothing from a GEMM.
     let compute = device
         .running_compute_processes()
         .map_err(|e| format!("running processes ({e})"))?;
-    // Graphics processes too (a desktop on the card); not every GPU reports them.
-    let graphics = device.running_graphics_processes().unwrap_or_default();
-    for p in compute.into_iter().chain(graphics) {
+    for p in compute {
         if listed.iter().any(|q: &GpuProcess| q.pid == p.pid) {
             continue;
         }

@@ -156,16 +156,7 @@ pub fn matrices_byte(n: usize, dtype: DType) -> Option<u64> {
         .checked_mul(2)
 }
 
-/// Human-readable bytes in GiB/MiB.
-pub fn format_byte(bytes: u64) -> String {
-    const GIB: f64 = 1024.0 * 1024.0 * 1024.0;
-    let b = bytes as f64;
-    if b >= GIB {
-        format!("{:.1} GiB", b / GIB)
-    } else {
-        format!("{:.1} MiB", b / (1024.0 * 1024.0))
-    }
-}
+pub use crate::model::format_byte;
 
 #[cfg(test)]
 mod tests {

@@ -128,8 +128,7 @@ pub fn run(job: &Job, backend: &mut dyn Backend, ctx: &RunContext) -> Result<Run
         peak: (backend.kind() == BackendKind::Cuda).then(|| {
             PeakRecord::for_gpu(
                 &backend.device().name,
-                job.dtype,
-                job.n,
+                (job.dtype, job.op, job.n),
                 matmul_tflop_per_s,
                 reduce_median_s,
             )
@@ -148,10 +147,7 @@ fn refuse_shared(device: &str, backend: &dyn Backend) -> Result<(), Error> {
         Some(Ok(others)) => {
             let who: Vec<String> = others
                 .iter()
-                .map(|p| match &p.name {
-                    Some(name) => format!("pid {} ({name})", p.pid),
-                    None => format!("pid {}", p.pid),
-                })
+                .map(crate::record::health::GpuProcess::describe)
                 .collect();
             Err(Error::SharedGpu(format!(
                 "{device} is in use by {}: --require-exclusive refuses to measure on a shared GPU",
@@ -395,8 +391,9 @@ mod tests {
         let flop = r.flop_per_matmul;
         assert!((soak.burst_tflop_per_s - flop / 0.1 / 1e12).abs() < 1e-12 * flop);
         assert!((soak.sustained_tflop_per_s - flop / 0.2 / 1e12).abs() < 1e-12 * flop);
-        // 6 s and the fake's 1 µs per reduce: the last product ends just into a 7th second.
-        assert_eq!(soak.seconds.len(), 7);
+        // 6 s asked for: six seconds, the last product's overrun (the fake's 1 µs per reduce)
+        // counted in the sixth.
+        assert_eq!(soak.seconds.len(), 6);
         assert_eq!(soak.seconds.iter().map(|s| s.reps).sum::<u32>(), 40);
         assert_eq!(crate::record::read::validate(&r), Ok(()));
         let text = crate::output::run_text::render(&r);

@@ -12,13 +12,8 @@
 //!   sustained.)
 
 use crate::model::Second;
-use crate::record::soak::{SoakRecord, SoakSecond};
+use crate::record::soak::{BURST_WINDOW_S, BURST_WITHIN_S, SoakRecord, SoakSecond};
 use crate::telemetry::{Sample, reason_names};
-
-/// Windows of the burst figure start in the first this many seconds.
-pub const BURST_WITHIN_S: Second = 10.0;
-/// Length of a burst window.
-pub const BURST_WINDOW_S: Second = 1.0;
 
 /// The soak's record. `matmul_s[i]` is repetition i's matmul time and `ends_s[i]` when it
 /// ended, seconds after measuring started; `samples` are the telemetry readings, whose clock
@@ -32,6 +27,7 @@ pub fn summarise(
     measuring_at: Second,
 ) -> SoakRecord {
     let (burst_tflop_per_s, burst_window_start_s) = burst(flop, matmul_s, ends_s);
+    let seconds = by_second(duration_s, flop, matmul_s, ends_s, samples, measuring_at);
     let half = ends_s.last().copied().unwrap_or(0.0) / 2.0;
     let mut late: Vec<f64> = matmul_s
         .iter()
@@ -51,12 +47,25 @@ pub fn summarise(
         } else {
             0.0
         },
-        seconds: by_second(flop, matmul_s, ends_s, samples, measuring_at),
+        seconds,
     }
 }
 
-/// The best window's rate (10¹² FLOP/s) and start (module docs).
+/// The best window's rate (10¹² FLOP/s) and start (module docs). Only whole windows count (a
+/// window cut short by the end of the run holds a repetition or two, and would make the
+/// fastest single repetition the burst), unless the run is too short for any.
 fn burst(flop: f64, matmul_s: &[Second], ends_s: &[Second]) -> (f64, Second) {
+    let total = ends_s.last().copied().unwrap_or(0.0);
+    let whole = best_window(flop, matmul_s, ends_s, total);
+    if whole.0 > 0.0 {
+        whole
+    } else {
+        best_window(flop, matmul_s, ends_s, f64::INFINITY)
+    }
+}
+
+/// The best window starting in the first [`BURST_WITHIN_S`] that ends by `until`.
+fn best_window(flop: f64, matmul_s: &[Second], ends_s: &[Second], until: Second) -> (f64, Second) {
     let n = matmul_s.len().min(ends_s.len());
     // prefix[i] = Σ matmul_s[..i]: a window's time in O(1).
     let mut prefix = vec![0.0; n + 1];
@@ -68,7 +77,7 @@ fn burst(flop: f64, matmul_s: &[Second], ends_s: &[Second]) -> (f64, Second) {
     let mut last = 0; // one past the window's last repetition
     for i in 0..n {
         let start = start_of(i);
-        if start > BURST_WITHIN_S {
+        if start > BURST_WITHIN_S || start + BURST_WINDOW_S > until {
             break;
         }
         last = last.max(i + 1);
@@ -86,9 +95,12 @@ fn burst(flop: f64, matmul_s: &[Second], ends_s: &[Second]) -> (f64, Second) {
     best
 }
 
-/// The run second by second: the repetitions that ended in each second, and the telemetry
-/// samples taken in it.
+/// The run second by second, for the seconds asked for: the repetitions that ended in each
+/// second, and the telemetry samples taken in it. The last repetition ends a little after the
+/// time asked for (the run stops at the first end past it); that overrun counts in the last
+/// second rather than as a second of its own, nearly empty.
 fn by_second(
+    duration_s: Second,
     flop: f64,
     matmul_s: &[Second],
     ends_s: &[Second],
@@ -96,8 +108,8 @@ fn by_second(
     measuring_at: Second,
 ) -> Vec<SoakSecond> {
     let total = ends_s.last().copied().unwrap_or(0.0);
-    // (A total of 15.000000001 s from summed floats is 15 seconds, not 16.)
-    let count = ((total - 1e-9).ceil() as usize).max(1);
+    // (A duration of 15.000000001 s from summed floats is 15 seconds, not 16.)
+    let count = ((duration_s - 1e-9).ceil() as usize).max(1);
     let bucket = |t: f64| ((t.max(0.0)) as usize).min(count - 1);
     let mut reps = vec![(0u32, 0.0f64); count];
     for (m, end) in matmul_s.iter().zip(ends_s) {

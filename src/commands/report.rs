@@ -455,8 +455,7 @@ mod tests {
                 }
                 r.peak = Some(crate::record::peak::PeakRecord::for_gpu(
                     &r.device.name,
-                    r.config.dtype,
-                    r.config.n,
+                    (r.config.dtype, r.config.op, r.config.n),
                     r.matmul_tflop_per_s,
                     r.reduce.median_s,
                 ));
@@ -502,11 +501,11 @@ mod tests {
             .iter()
             .find(|m| m.host == "node-a")
             .unwrap();
-        assert!(a.shared && a.health == vec!["Xid errors during the run: 79".to_string()]);
+        assert!(a.shared && a.health == vec!["hardware Xid errors during the run: 79".to_string()]);
         let text = render(&report, false);
         let line = text.lines().find(|l| l.contains("node-a GPU 0 ")).unwrap();
         assert!(
-            line.contains("SHARED, HEALTH: Xid errors during the run: 79"),
+            line.contains("SHARED, HEALTH: hardware Xid errors during the run: 79"),
             "{line}"
         );
     }

@@ -29,17 +29,19 @@ fn with_save_hint(problem: Error) -> Error {
 
 /// `matbench cpu N`.
 pub fn cpu(args: &CpuArgs, ctx: &RunContext, out: &mut Stdout) -> Result<Exit, Error> {
+    let _watchdog = arm_timeout(args.run.timeout)?;
     let plan = plan::cpu_plan(args, crate::host::cpu_threads())?;
-    let _watchdog = arm_timeout(&plan)?;
     let finished = pipeline::run_one(&plan.job, plan.results_dir.as_deref(), ctx)?;
     report(&plan, finished, out)
 }
 
 /// `matbench gpu N`, on one GPU or several at once.
 pub fn gpu(args: &GpuArgs, ctx: &RunContext, out: &mut Stdout) -> Result<Exit, Error> {
+    // Armed first: counting the GPUs (`--gpu all`) initialises the driver, which is where a
+    // lost GPU hangs.
+    let _watchdog = arm_timeout(args.run.timeout)?;
     let gpus = plan::parse_gpus(&args.gpu, probe::device_count)?;
     let plan = plan::gpu_plan(args, gpus.first().copied().unwrap_or(0))?;
-    let _watchdog = arm_timeout(&plan)?;
     if gpus.len() > 1 {
         return gpus_at_once(&plan, &gpus, args, ctx, out);
     }
@@ -48,8 +50,8 @@ pub fn gpu(args: &GpuArgs, ctx: &RunContext, out: &mut Stdout) -> Result<Exit, E
 }
 
 /// `--timeout`: the watchdog, armed before the device is opened (opening can hang too).
-fn arm_timeout(plan: &Plan) -> Result<Option<crate::watchdog::Armed>, Error> {
-    plan.timeout_s
+fn arm_timeout(timeout: Option<f64>) -> Result<Option<crate::watchdog::Armed>, Error> {
+    plan::check_timeout(timeout)?
         .map(|t| crate::watchdog::arm(t, output::error))
         .transpose()
 }

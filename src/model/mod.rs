@@ -17,3 +17,14 @@ pub mod vocab;
 
 /// Durations are carried as seconds in `f64` throughout, as hyperfine does.
 pub type Second = f64;
+
+/// Human-readable bytes in GiB/MiB.
+pub fn format_byte(bytes: u64) -> String {
+    const GIB: f64 = 1024.0 * 1024.0 * 1024.0;
+    let b = bytes as f64;
+    if b >= GIB {
+        format!("{:.1} GiB", b / GIB)
+    } else {
+        format!("{:.1} MiB", b / (1024.0 * 1024.0))
+    }
+}

@@ -106,7 +106,7 @@ const GH200: &str = "NVIDIA GH200 Grace Hopper Superchip datasheet (GPU figures)
 const A100: &str = "NVIDIA A100 Tensor Core GPU datasheet (SXM and PCIe columns)";
 const L40S: &str = "NVIDIA L40S datasheet (FP64 not listed: 1/64 of FP32, Ada whitepaper)";
 const L4: &str = "NVIDIA L4 Tensor Core GPU datasheet (FP64 not listed: 1/64 of FP32)";
-const A10: &str = "NVIDIA A10 Tensor Core GPU datasheet (FP64 not listed: 1/32 of FP32)";
+const A10: &str = "NVIDIA A10 Tensor Core GPU datasheet (FP64 not listed: 1/64 of FP32, GA102)";
 const B200: &str = "NVIDIA HGX B200 datasheet (per-GPU figures, sparse halved)";
 const ADA: &str = "NVIDIA Ada Lovelace GPU architecture whitepaper, appendix A (FP32 accumulate)";
 const AMPERE: &str =
@@ -117,186 +117,30 @@ const BLACKWELL: &str =
 /// Name patterns, most specific first: the first entry whose every word (or run of words) is
 /// in the driver's name, compared without case and as whole words, and whose `!word` is not,
 /// is the model.
+#[rustfmt::skip] // one line per model reads as the table it is
 const TABLE: &[(&[&str], GpuPeaks)] = &[
-    (
-        &["h200", "nvl"],
-        peaks(
-            "NVIDIA H200 NVL",
-            [30.0, 60.0, 60.0, 417.5, 835.5, 835.5],
-            4.8,
-            H200_NVL,
-        ),
-    ),
-    (
-        &["gh200", "hbm3e"],
-        peaks(
-            "NVIDIA GH200 144GB HBM3e",
-            [34.0, 67.0, 67.0, 494.5, 989.5, 989.5],
-            4.9,
-            GH200,
-        ),
-    ),
-    (
-        &["gh200"],
-        peaks(
-            "NVIDIA GH200 96GB HBM3",
-            [34.0, 67.0, 67.0, 494.5, 989.5, 989.5],
-            4.0,
-            GH200,
-        ),
-    ),
-    (
-        &["h200"],
-        peaks(
-            "NVIDIA H200 SXM",
-            [34.0, 67.0, 67.0, 494.5, 989.5, 989.5],
-            4.8,
-            H200_SXM,
-        ),
-    ),
-    (
-        &["h100", "nvl"],
-        peaks(
-            "NVIDIA H100 NVL",
-            [30.0, 60.0, 60.0, 417.5, 835.5, 835.5],
-            3.9,
-            H100_NVL,
-        ),
-    ),
-    (
-        &["h100", "pcie"],
-        peaks(
-            "NVIDIA H100 PCIe",
-            [26.0, 51.0, 51.0, 378.0, 756.5, 756.5],
-            2.0,
-            H100_PCIE,
-        ),
-    ),
-    (
-        &["h100", "sxm5"],
-        peaks(
-            "NVIDIA H100 SXM",
-            [34.0, 67.0, 67.0, 494.5, 989.5, 989.5],
-            3.35,
-            H100_SXM,
-        ),
-    ),
-    (
-        &["h100", "hbm3"],
-        peaks(
-            "NVIDIA H100 SXM",
-            [34.0, 67.0, 67.0, 494.5, 989.5, 989.5],
-            3.35,
-            H100_SXM,
-        ),
-    ),
-    (
-        &["a100", "pcie", "80gb"],
-        peaks(
-            "NVIDIA A100 80GB PCIe",
-            [9.7, 19.5, 19.5, 156.0, 312.0, 312.0],
-            1.935,
-            A100,
-        ),
-    ),
-    (
-        &["a100", "pcie"],
-        peaks(
-            "NVIDIA A100 40GB PCIe",
-            [9.7, 19.5, 19.5, 156.0, 312.0, 312.0],
-            1.555,
-            A100,
-        ),
-    ),
-    (
-        &["a100", "sxm4", "80gb"],
-        peaks(
-            "NVIDIA A100 80GB SXM",
-            [9.7, 19.5, 19.5, 156.0, 312.0, 312.0],
-            2.039,
-            A100,
-        ),
-    ),
-    (
-        &["a100", "sxm4"],
-        peaks(
-            "NVIDIA A100 40GB SXM",
-            [9.7, 19.5, 19.5, 156.0, 312.0, 312.0],
-            1.555,
-            A100,
-        ),
-    ),
-    (
-        &["b200"],
-        peaks(
-            "NVIDIA B200 (HGX)",
-            [37.0, 37.0, 75.0, 1100.0, 2250.0, 2250.0],
-            7.7,
-            B200,
-        ),
-    ),
-    (
-        &["l40s"],
-        gpu(
-            "NVIDIA L40S",
-            [1.431, 91.6, 183.0, 362.05, 362.05],
-            0.864,
-            L40S,
-        ),
-    ),
-    (
-        &["l4"],
-        gpu("NVIDIA L4", [0.473, 30.3, 60.0, 121.0, 121.0], 0.3, L4),
-    ),
-    (
-        &["a10"],
-        gpu("NVIDIA A10", [0.976, 31.2, 62.5, 125.0, 125.0], 0.6, A10),
-    ),
-    (
-        &["rtx 5090"],
-        gpu(
-            "NVIDIA GeForce RTX 5090",
-            [1.637, 104.8, 104.8, 209.5, 209.5],
-            1.792,
-            BLACKWELL,
-        ),
-    ),
-    (
-        &["rtx 4090", "!d"],
-        gpu(
-            "NVIDIA GeForce RTX 4090",
-            [1.29, 82.6, 82.6, 165.2, 165.2],
-            1.008,
-            ADA,
-        ),
-    ),
-    (
-        &["rtx 4080"],
-        gpu(
-            "NVIDIA GeForce RTX 4080",
-            [0.761, 48.7, 48.7, 97.5, 97.5],
-            0.717,
-            ADA,
-        ),
-    ),
-    (
-        &["rtx 3090"],
-        gpu(
-            "NVIDIA GeForce RTX 3090",
-            [0.556, 35.6, 35.6, 71.0, 71.0],
-            0.936,
-            AMPERE,
-        ),
-    ),
-    (
-        &["rtx 3080"],
-        gpu(
-            "NVIDIA GeForce RTX 3080",
-            [0.465, 29.8, 29.8, 59.5, 59.5],
-            0.76,
-            AMPERE,
-        ),
-    ),
+    (&["h200", "nvl"], peaks("NVIDIA H200 NVL", [30.0, 60.0, 60.0, 417.5, 835.5, 835.5], 4.8, H200_NVL)),
+    (&["gh200", "hbm3e"], peaks("NVIDIA GH200 144GB HBM3e", [34.0, 67.0, 67.0, 494.5, 989.5, 989.5], 4.9, GH200)),
+    (&["gh200"], peaks("NVIDIA GH200 96GB HBM3", [34.0, 67.0, 67.0, 494.5, 989.5, 989.5], 4.0, GH200)),
+    (&["h200"], peaks("NVIDIA H200 SXM", [34.0, 67.0, 67.0, 494.5, 989.5, 989.5], 4.8, H200_SXM)),
+    (&["h100", "nvl"], peaks("NVIDIA H100 NVL", [30.0, 60.0, 60.0, 417.5, 835.5, 835.5], 3.9, H100_NVL)),
+    (&["h100", "pcie"], peaks("NVIDIA H100 PCIe", [26.0, 51.0, 51.0, 378.0, 756.5, 756.5], 2.0, H100_PCIE)),
+    (&["h100", "sxm5"], peaks("NVIDIA H100 SXM", [34.0, 67.0, 67.0, 494.5, 989.5, 989.5], 3.35, H100_SXM)),
+    (&["h100", "hbm3"], peaks("NVIDIA H100 SXM", [34.0, 67.0, 67.0, 494.5, 989.5, 989.5], 3.35, H100_SXM)),
+    (&["a100", "pcie", "80gb"], peaks("NVIDIA A100 80GB PCIe", [9.7, 19.5, 19.5, 156.0, 312.0, 312.0], 1.935, A100)),
+    (&["a100", "pcie"], peaks("NVIDIA A100 40GB PCIe", [9.7, 19.5, 19.5, 156.0, 312.0, 312.0], 1.555, A100)),
+    (&["a100", "sxm4", "80gb"], peaks("NVIDIA A100 80GB SXM", [9.7, 19.5, 19.5, 156.0, 312.0, 312.0], 2.039, A100)),
+    (&["a100", "sxm", "80gb"], peaks("NVIDIA A100 80GB SXM", [9.7, 19.5, 19.5, 156.0, 312.0, 312.0], 2.039, A100)),
+    (&["a100", "sxm4"], peaks("NVIDIA A100 40GB SXM", [9.7, 19.5, 19.5, 156.0, 312.0, 312.0], 1.555, A100)),
+    (&["b200"], peaks("NVIDIA B200 (HGX)", [37.0, 37.0, 75.0, 1100.0, 2250.0, 2250.0], 7.7, B200)),
+    (&["l40s"], gpu("NVIDIA L40S", [1.431, 91.6, 183.0, 362.05, 362.05], 0.864, L40S)),
+    (&["l4"], gpu("NVIDIA L4", [0.473, 30.3, 60.0, 121.0, 121.0], 0.3, L4)),
+    (&["a10"], gpu("NVIDIA A10", [0.4875, 31.2, 62.5, 125.0, 125.0], 0.6, A10)),
+    (&["rtx 5090", "!d", "!laptop"], gpu("NVIDIA GeForce RTX 5090", [1.637, 104.8, 104.8, 209.5, 209.5], 1.792, BLACKWELL)),
+    (&["rtx 4090", "!d", "!laptop"], gpu("NVIDIA GeForce RTX 4090", [1.29, 82.6, 82.6, 165.2, 165.2], 1.008, ADA)),
+    (&["rtx 4080", "!super", "!laptop"], gpu("NVIDIA GeForce RTX 4080", [0.761, 48.7, 48.7, 97.5, 97.5], 0.717, ADA)),
+    (&["rtx 3090", "!ti", "!laptop"], gpu("NVIDIA GeForce RTX 3090", [0.556, 35.6, 35.6, 71.0, 71.0], 0.936, AMPERE)),
+    (&["rtx 3080", "!ti", "!laptop"], gpu("NVIDIA GeForce RTX 3080", [0.465, 29.8, 29.8, 59.5, 59.5], 0.76, AMPERE)),
 ];
 
 /// A GPU with FP64 tensor cores: `[fp64, fp64 tensor, fp32, tf32, bf16, fp16]`.
@@ -389,6 +233,18 @@ mod tests {
             None,
             "fewer SMs than the 4090"
         );
+        assert_eq!(model("NVIDIA GeForce RTX 3090 Ti"), None, "not the 3090");
+        assert_eq!(model("NVIDIA GeForce RTX 4080 SUPER"), None, "not the 4080");
+        assert_eq!(
+            model("NVIDIA GeForce RTX 4090 Laptop GPU"),
+            None,
+            "a laptop's"
+        );
+        assert_eq!(
+            model("NVIDIA GeForce RTX 3090"),
+            Some("NVIDIA GeForce RTX 3090")
+        );
+        assert_eq!(model("NVIDIA A100-SXM-80GB"), Some("NVIDIA A100 80GB SXM"));
         assert_eq!(model("NVIDIA GH200 480GB"), Some("NVIDIA GH200 96GB HBM3"));
         assert_eq!(
             model("NVIDIA GH200 144G HBM3e"),

@@ -243,7 +243,10 @@ fn soak_clocks(soak: &crate::record::soak::SoakRecord) -> Option<String> {
 fn check_line(c: &crate::record::CheckRecord) -> String {
     let floor = match c.min_share {
         Some(f) => format!("floor {:.0}% of peak", 100.0 * f),
-        None => "no floor applies (unknown GPU model, SYRK, or n < 4096)".to_string(),
+        None => format!(
+            "no floor applies (a shared GPU, an unknown model, a SYRK, or n < {})",
+            crate::model::peak::MIN_SHARE_N
+        ),
     };
     if c.passed {
         format!("PASS ({floor})")

@@ -24,7 +24,7 @@ fn floor_for(record: &RunRecord, rule: &CheckRule) -> Option<f64> {
 }
 
 /// The GPU's name in a reason: `GPU 1 (NVIDIA H200)`.
-fn gpu_name(record: &RunRecord) -> String {
+pub fn gpu_name(record: &RunRecord) -> String {
     format!(
         "GPU {} ({})",
         record.config.gpu_index.unwrap_or(0),
@@ -106,8 +106,7 @@ mod tests {
         r.matmul_tflop_per_s = tflop;
         r.peak = Some(PeakRecord::for_gpu(
             &r.device.name,
-            r.config.dtype,
-            n,
+            (r.config.dtype, r.config.op, n),
             tflop,
             r.reduce.median_s,
         ));
@@ -139,8 +138,7 @@ mod tests {
         let mut unknown = h200(10_000, 5.0);
         unknown.peak = Some(PeakRecord::for_gpu(
             "NVIDIA A40",
-            unknown.config.dtype,
-            10_000,
+            (unknown.config.dtype, MatOp::Gemm, 10_000),
             5.0,
             1e-3,
         ));
@@ -175,9 +173,9 @@ mod tests {
         let mut bad = h200(10_000, 52.8);
         bad.health = Some(HealthRecord {
             pcie: Some(PcieLink {
-                generation: 4,
+                generation: 5,
                 generation_max: 5,
-                width: 16,
+                width: 8,
                 width_max: 16,
             }),
             ..Default::default()
@@ -186,7 +184,7 @@ mod tests {
         assert_eq!(
             v.reasons,
             vec![
-                "GPU 0 (NVIDIA H200): the PCIe link ran at gen 4 x16 under load, of gen 5 x16"
+                "GPU 0 (NVIDIA H200): the PCIe link ran at x8 under load, of x16 (gen 5 of 5)"
                     .to_string()
             ]
         );

@@ -137,7 +137,8 @@ pub fn run_all(
 }
 
 /// The multi-GPU rule's reason for GPU `index`, when the summary flagged it slow.
-pub fn slow_reason(summary: &MultiSummary, index: usize) -> Option<String> {
+pub fn slow_reason(summary: &MultiSummary, record: &RunRecord) -> Option<String> {
+    let index = record.config.gpu_index.unwrap_or(0);
     let fastest = summary
         .gpus
         .iter()
@@ -145,9 +146,8 @@ pub fn slow_reason(summary: &MultiSummary, index: usize) -> Option<String> {
         .fold(0.0, f64::max);
     let g = summary.gpus.iter().find(|g| g.index == index && g.slow)?;
     Some(format!(
-        "GPU {} ({}) ran at {:.2} TFLOP/s, more than {:.0}% below the fastest GPU's {:.2} (--slow-margin)",
-        g.index,
-        g.name,
+        "{} ran at {:.2} TFLOP/s, more than {:.0}% below the fastest GPU's {:.2} (--slow-margin)",
+        check::gpu_name(record),
         g.tflop_per_s,
         summary.slow_margin * 100.0,
         fastest
@@ -158,8 +158,8 @@ pub fn slow_reason(summary: &MultiSummary, index: usize) -> Option<String> {
 /// its record and over its saved file (a failed rewrite is one of the run's problems).
 pub fn judge(finished: &mut [Finished], summary: &MultiSummary, rule: &CheckRule) {
     for f in finished {
-        let index = f.record.config.gpu_index.unwrap_or(0);
-        f.record.check = Some(check::verdict(&f.record, rule, slow_reason(summary, index)));
+        let slow = slow_reason(summary, &f.record);
+        f.record.check = Some(check::verdict(&f.record, rule, slow));
         if let Some(path) = &f.saved
             && let Err(e) = store::replace(path, &f.record)
         {

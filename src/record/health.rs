@@ -80,19 +80,25 @@ pub struct PcieLink {
     pub width_max: u32,
 }
 
-fn gib(bytes: u64) -> String {
-    format!("{:.1} GiB", bytes as f64 / f64::from(1u32 << 30))
-}
+/// Critical Xid errors that mean the card (or its memory, link or firmware) failed, as NVIDIA's
+/// Xid catalogue classes them: 48 double-bit ECC, 64 row-remap failure, 74 NVLink error, 79
+/// fallen off the bus, 92 high single-bit ECC rate, 94/95 contained/uncontained ECC, 119/120
+/// GSP firmware, 140 unrecovered ECC. Others (13, 31, 43: a program's own fault, possibly
+/// another process's; 63: a remap recorded) are kept in the record but fail nothing.
+pub const HARDWARE_XIDS: [u64; 10] = [48, 64, 74, 79, 92, 94, 95, 119, 120, 140];
 
-fn describe(p: &GpuProcess) -> String {
-    let mut parts = vec![format!("pid {}", p.pid)];
-    if let Some(name) = &p.name {
-        parts.push(name.clone());
+impl GpuProcess {
+    /// `pid 4242, python, 20.0 GiB`: what is known of it.
+    pub fn describe(&self) -> String {
+        let mut parts = vec![format!("pid {}", self.pid)];
+        if let Some(name) = &self.name {
+            parts.push(name.clone());
+        }
+        if let Some(m) = self.used_memory_byte {
+            parts.push(crate::model::format_byte(m));
+        }
+        parts.join(", ")
     }
-    if let Some(m) = p.used_memory_byte {
-        parts.push(gib(m));
-    }
-    parts.join(", ")
 }
 
 impl HealthRecord {
@@ -110,7 +116,7 @@ impl HealthRecord {
     /// The one-line warning of a shared run, naming the other processes.
     pub fn shared_line(&self) -> Option<String> {
         self.shared.then(|| {
-            let who: Vec<String> = self.others().into_iter().map(describe).collect();
+            let who: Vec<String> = self.others().into_iter().map(GpuProcess::describe).collect();
             format!(
                 "another process used this GPU during the run ({}): the figures are not the card's alone",
                 who.join("; ")
@@ -119,8 +125,10 @@ impl HealthRecord {
     }
 
     /// What says the card itself is bad, one phrase each: uncorrectable ECC errors since the
-    /// driver loaded, a failed or pending row remap, a PCIe link below its maximum under load,
-    /// a critical Xid error during the run.
+    /// driver loaded, a failed or pending row remap, a PCIe link narrower than its maximum
+    /// under load (a bad riser or slot; a lower generation is only noted, since virtual
+    /// machines and power management report it loosely), a hardware Xid error during the run
+    /// ([`HARDWARE_XIDS`]).
     pub fn bad_card_reasons(&self) -> Vec<String> {
         let mut out = Vec::new();
         if let Some(e) = &self.ecc
@@ -140,16 +148,24 @@ impl HealthRecord {
             }
         }
         if let Some(p) = &self.pcie
-            && (p.width < p.width_max || p.generation < p.generation_max)
+            && p.width < p.width_max
         {
             out.push(format!(
-                "the PCIe link ran at gen {} x{} under load, of gen {} x{}",
-                p.generation, p.width, p.generation_max, p.width_max
+                "the PCIe link ran at x{} under load, of x{} (gen {} of {})",
+                p.width, p.width_max, p.generation, p.generation_max
             ));
         }
-        if !self.xid_errors.is_empty() {
-            let ids: Vec<String> = self.xid_errors.iter().map(u64::to_string).collect();
-            out.push(format!("Xid errors during the run: {}", ids.join(", ")));
+        let hardware: Vec<String> = self
+            .xid_errors
+            .iter()
+            .filter(|x| HARDWARE_XIDS.contains(x))
+            .map(u64::to_string)
+            .collect();
+        if !hardware.is_empty() {
+            out.push(format!(
+                "hardware Xid errors during the run: {}",
+                hardware.join(", ")
+            ));
         }
         out
     }
@@ -277,16 +293,28 @@ mod tests {
             failed: false,
         });
         h.pcie = Some(PcieLink {
-            generation: 5,
+            generation: 4,
             generation_max: 5,
             width: 8,
             width_max: 16,
         });
-        h.xid_errors = vec![79];
+        h.xid_errors = vec![13, 79];
         let reasons = h.bad_card_reasons();
         assert_eq!(reasons.len(), 4, "{reasons:?}");
-        assert!(reasons[2].contains("gen 5 x8 under load, of gen 5 x16"));
-        assert!(reasons[3].contains("79"));
+        assert!(reasons[2].contains("x8 under load, of x16 (gen 4 of 5)"));
+        assert_eq!(
+            reasons[3], "hardware Xid errors during the run: 79",
+            "13 is a program's"
+        );
+        // A lower generation alone, or a program's Xid, is no reason.
+        h.pcie = Some(PcieLink {
+            generation: 4,
+            generation_max: 5,
+            width: 16,
+            width_max: 16,
+        });
+        h.xid_errors = vec![13];
+        assert_eq!(h.bad_card_reasons().len(), 2);
         assert!(
             h.summary_line()
                 .contains("ECC 2 uncorrectable / 3 corrected since load")

@@ -5,6 +5,7 @@
 use crate::model::Second;
 use crate::model::dtype::DType;
 use crate::model::peak;
+use crate::model::vocab::MatOp;
 use serde::{Deserialize, Serialize};
 
 /// How close a GPU run came to what its datasheet promises.
@@ -33,15 +34,20 @@ pub struct PeakRecord {
 
 impl PeakRecord {
     /// The shares of a run on the GPU the driver calls `name`: `dtype` at `matmul_tflop_per_s`,
-    /// and a reduction reading n² elements in `reduce_median_s`.
+    /// and a reduction reading C (all n² elements for a GEMM, the n·(n + 1)/2 of the one
+    /// triangle a SYRK writes) in `reduce_median_s`.
     pub fn for_gpu(
         name: &str,
-        dtype: DType,
-        n: usize,
+        (dtype, op, n): (DType, MatOp, usize),
         matmul_tflop_per_s: f64,
         reduce_median_s: Second,
     ) -> PeakRecord {
-        let bytes = (n as f64) * (n as f64) * dtype.size_byte() as f64;
+        let n_f = n as f64;
+        let elements = match op {
+            MatOp::Gemm => n_f * n_f,
+            MatOp::Syrk => n_f * (n_f + 1.0) / 2.0,
+        };
+        let bytes = elements * dtype.size_byte() as f64;
         let reduce_tbyte_per_s = bytes / reduce_median_s.max(f64::MIN_POSITIVE) / 1e12;
         let Some(p) = peak::lookup(name) else {
             return PeakRecord {
@@ -110,7 +116,12 @@ mod tests {
     #[test]
     fn an_h200_run_is_a_share_of_its_own_peaks() {
         // The reference run of docs/performance.md: 37.907 ms at n = 10000, f32.
-        let r = PeakRecord::for_gpu("NVIDIA H200", DType::F32, 10_000, 52.76, 0.1e-3);
+        let r = PeakRecord::for_gpu(
+            "NVIDIA H200",
+            (DType::F32, MatOp::Gemm, 10_000),
+            52.76,
+            0.1e-3,
+        );
         assert_eq!(r.model.as_deref(), Some("NVIDIA H200 SXM"));
         assert_eq!(r.precision.as_deref(), Some("FP32"));
         assert!((r.matmul_share.unwrap() - 52.76 / 67.0).abs() < 1e-12);
@@ -129,11 +140,19 @@ mod tests {
 
     #[test]
     fn an_unknown_model_gets_no_share_and_says_so() {
-        let r = PeakRecord::for_gpu("NVIDIA A40", DType::Bf16, 4096, 100.0, 1e-4);
+        let r = PeakRecord::for_gpu("NVIDIA A40", (DType::Bf16, MatOp::Gemm, 4096), 100.0, 1e-4);
         assert_eq!((r.model.clone(), r.matmul_share), (None, None));
         assert!(
             r.summary_line()
                 .contains("'NVIDIA A40' is not in matbench's table")
         );
+    }
+
+    #[test]
+    fn a_syrk_reduction_reads_one_triangle() {
+        let gemm = PeakRecord::for_gpu("NVIDIA H200", (DType::F32, MatOp::Gemm, 1000), 50.0, 1e-5);
+        let syrk = PeakRecord::for_gpu("NVIDIA H200", (DType::F32, MatOp::Syrk, 1000), 50.0, 1e-5);
+        let ratio = syrk.reduce_tbyte_per_s / gemm.reduce_tbyte_per_s;
+        assert!((ratio - 1001.0 / 2000.0).abs() < 1e-12, "{ratio}");
     }
 }

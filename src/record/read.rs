@@ -253,8 +253,7 @@ mod tests {
             .1;
         let mut peak = crate::record::peak::PeakRecord::for_gpu(
             &r.device.name,
-            r.config.dtype,
-            r.config.n,
+            (r.config.dtype, r.config.op, r.config.n),
             r.matmul_tflop_per_s,
             r.reduce.median_s,
         );

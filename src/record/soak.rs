@@ -4,6 +4,11 @@
 use crate::model::Second;
 use serde::{Deserialize, Serialize};
 
+/// Windows of the burst figure start in the first this many seconds.
+pub const BURST_WITHIN_S: Second = 10.0;
+/// Length of a burst window.
+pub const BURST_WINDOW_S: Second = 1.0;
+
 /// Burst against sustained.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct SoakRecord {
@@ -47,7 +52,7 @@ impl SoakRecord {
     /// One line for people.
     pub fn summary_line(&self) -> String {
         format!(
-            "{} s back to back: burst {:.2} TFLOP/s (best 1 s of the first 10, at {:.1} s), sustained {:.2} (median of the last half), {:.1}% of burst",
+            "{} s back to back: burst {:.2} TFLOP/s (best {BURST_WINDOW_S} s of the first {BURST_WITHIN_S}, at {:.1} s), sustained {:.2} (median of the last half), {:.1}% of burst",
             self.duration_s,
             self.burst_tflop_per_s,
             self.burst_window_start_s,

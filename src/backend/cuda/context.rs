@@ -177,7 +177,11 @@ impl CudaBackend {
                     Ok(k) => (k, Compiled::Shipped(cubin).describe(major, minor), None),
                     // A driver that refuses the shipped CUBIN: compile for it, as before.
                     Err(refused) => {
-                        let (compiled, compile_s) = compile(major, minor)?;
+                        let (compiled, compile_s) = compile(major, minor).map_err(|e| {
+                            Error::device_msg(format!(
+                                "the driver refused the shipped sm_{major}{minor} CUBIN ({refused}), and compiling the kernels instead failed: {e}"
+                            ))
+                        })?;
                         let form = format!(
                             "{} (the shipped CUBIN was refused: {refused})",
                             compiled.describe(major, minor)
