@@ -12,7 +12,7 @@
 //! bound with a wide margin; the worst case `n·u` is never approached by blocked GEMMs).
 
 use crate::model::dtype::DType;
-use crate::record::Verification;
+use crate::record::{LineFailure, LineSums, Verification};
 
 /// Most rows checked element by element (the GPU kernel's `MAX_SAMPLE_ROWS`).
 pub const MAX_SAMPLE_ROWS: usize = 4;
@@ -157,12 +157,145 @@ pub fn check(dtype: DType, n: usize, data: &VerificationData<'_>, sums: &[f64]) 
         elements_checked,
         max_element_rel_error,
         element_tolerance: tol,
+        line_sums: None,
+    }
+}
+
+/// Relative tolerance of a row or column sum of C (`None` where it is not derived yet: the GPU's
+/// storage types, whose backend does not offer line sums). The n rounding errors of a row's
+/// elements have random signs and cancel: on f32 the row sums of numpy's OpenBLAS product were
+/// within 0.36·u of A·c at n = 500 and 0.12·u at n = 4000 (u = 2⁻²⁴), shrinking with n. So
+/// `64·u` bounds them with a wide margin, plus `16·√n·2⁻⁵³` for the f64 reference itself, while
+/// one wrong element moves its sums by about 1/n of them: 1677·u at n = 10000, 256·u at 65536.
+pub fn line_tolerance(dtype: DType, n: usize) -> Option<f64> {
+    let reference = 16.0 * (n.max(1) as f64).sqrt() * DType::F64.unit_roundoff();
+    match dtype {
+        DType::F32 | DType::F64 => Some(64.0 * dtype.unit_roundoff() + reference),
+        DType::Tf32 | DType::Bf16 | DType::F16 => None,
+    }
+}
+
+/// The reference of every row and column sum, A·c with c the column sums of A, in f64 (O(n²)),
+/// for a row-major n×n A given element by element.
+pub fn line_reference(n: usize, a: impl Fn(usize) -> f64 + Sync) -> Vec<f64> {
+    use rayon::prelude::*;
+    let c: Vec<f64> = (0..n)
+        .into_par_iter()
+        .map(|k| (0..n).map(|i| a(i * n + k)).sum())
+        .collect();
+    (0..n)
+        .into_par_iter()
+        .map(|i| (0..n).map(|k| a(i * n + k) * c[k]).sum())
+        .collect()
+}
+
+/// Most rows or columns a failure names.
+const NAMED: usize = 16;
+/// Most failing repetitions kept in the record.
+const FAILURES_KEPT: usize = 16;
+
+/// The running check of every repetition's row and column sums against [`line_reference`].
+#[derive(Debug)]
+pub struct LineChecker {
+    reference: Vec<f64>,
+    record: LineSums,
+}
+
+impl LineChecker {
+    /// A checker against `reference` with relative bound `tolerance`.
+    pub fn new(reference: Vec<f64>, tolerance: f64, injected_fault: Option<String>) -> Self {
+        LineChecker {
+            reference,
+            record: LineSums {
+                repetitions_checked: 0,
+                tolerance,
+                max_rel_error: 0.0,
+                failed_repetitions: 0,
+                failures: Vec::new(),
+                injected_fault,
+            },
+        }
+    }
+
+    /// Checks repetition `repetition` (from 1; `warmup` if it was one): its row and column sums.
+    /// Sums of the wrong length fail every line.
+    pub fn check(&mut self, repetition: u32, warmup: bool, rows: &[f64], columns: &[f64]) {
+        let tol = self.record.tolerance;
+        let reference = &self.reference;
+        let outside = |sums: &[f64], worst: &mut f64| -> Vec<usize> {
+            if sums.len() != reference.len() {
+                *worst = f64::INFINITY;
+                return (0..reference.len()).collect();
+            }
+            sums.iter()
+                .zip(reference)
+                .enumerate()
+                .filter_map(|(i, (&s, &r))| {
+                    let e = rel_error(s, r);
+                    *worst = worst.max(e);
+                    (e > tol).then_some(i)
+                })
+                .collect()
+        };
+        let mut worst: f64 = 0.0;
+        let bad_rows = outside(rows, &mut worst);
+        let bad_columns = outside(columns, &mut worst);
+        let r = &mut self.record;
+        r.repetitions_checked += 1;
+        r.max_rel_error = r.max_rel_error.max(worst);
+        if bad_rows.is_empty() && bad_columns.is_empty() {
+            return;
+        }
+        r.failed_repetitions += 1;
+        if r.failures.len() < FAILURES_KEPT {
+            r.failures.push(LineFailure {
+                repetition,
+                warmup,
+                rows_failed: u32::try_from(bad_rows.len()).unwrap_or(u32::MAX),
+                columns_failed: u32::try_from(bad_columns.len()).unwrap_or(u32::MAX),
+                rows: bad_rows.into_iter().take(NAMED).collect(),
+                columns: bad_columns.into_iter().take(NAMED).collect(),
+                max_rel_error: worst,
+            });
+        }
+    }
+
+    /// What the record keeps.
+    pub fn finish(self) -> LineSums {
+        self.record
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn line_sums_catch_and_place_a_wrong_element_in_any_repetition() {
+        let reference = vec![10.0, 20.0, 30.0];
+        let tol = line_tolerance(DType::F32, 3).unwrap();
+        assert!(tol < 5e-6 && line_tolerance(DType::Bf16, 3).is_none());
+        let mut checker = LineChecker::new(reference.clone(), tol, None);
+        checker.check(1, true, &reference, &reference);
+        let mut rows = reference.clone();
+        rows[1] *= 1.0 + 1e-4; // one element of row 1 off by 1/n of the row's sum, roughly
+        let mut cols = reference.clone();
+        cols[2] *= 1.0 - 1e-4;
+        checker.check(2, false, &rows, &cols);
+        checker.check(3, false, &reference[..2], &reference); // a short vector fails every line
+        let r = checker.finish();
+        assert_eq!((r.repetitions_checked, r.failed_repetitions), (3, 2));
+        let f = &r.failures[0];
+        assert_eq!((f.repetition, f.warmup), (2, false));
+        assert_eq!((f.rows.clone(), f.columns.clone()), (vec![1], vec![2]));
+        assert_eq!(
+            (r.failures[1].rows_failed, r.failures[1].columns_failed),
+            (3, 0)
+        );
+        assert!(r.failures[1].max_rel_error.is_infinite());
+        let text = r.summary();
+        assert!(text.starts_with("row/column sums FAILED in 2 of 3 repetitions, first repetition 2: rows 1, columns 2"), "{text}");
+    }
 
     /// A small A's flat verification buffer (exact products, naive f64) and Σ(A·Aᵀ).
     fn flat_for(a: &[f64], n: usize, rows: &[usize]) -> (Vec<f64>, f64) {

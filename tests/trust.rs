@@ -394,3 +394,98 @@ fn fifos_devices_and_empty_matrices_are_refused_at_once() {
         common::assert_fails_with(&out, Exit::BadInput, why);
     }
 }
+
+/// Silent data corruption is caught, not sampled: a zeroed or doubled element, or a zeroed
+/// 64×64 tile, in any repetition (warm-up or measured), f32 or f64, fails the run (exit 1) and
+/// the record names the repetition, the rows and the columns. The sum and the four sampled
+/// rows alone miss most such faults (a single zeroed element moves the sum by about 1/n² of it).
+#[test]
+fn every_element_of_every_repetition_is_checked_and_a_fault_is_named() {
+    let cases = [
+        ("f32", "1:zero:17:250", 1, vec![17], vec![250], true),
+        ("f32", "3:double:299:0", 3, vec![299], vec![0], false),
+        ("f64", "2:zero:5:6", 2, vec![5], vec![6], false),
+        (
+            "f64",
+            "4:tile:200:100",
+            4,
+            (200..216).collect(),
+            (100..116).collect(),
+            false,
+        ),
+    ];
+    for (dtype, fault, repetition, rows, columns, warmup) in cases {
+        let dir = tempfile::tempdir().unwrap();
+        let out = matbench(dir.path())
+            .env("MATBENCH_INJECT_FAULT", fault)
+            .args([
+                "cpu",
+                "300",
+                "--dtype",
+                dtype,
+                "--cpu-engine",
+                "faer",
+                "--threads",
+                "1",
+            ])
+            .args([
+                "--warmup",
+                "1",
+                "--warmup-time",
+                "0",
+                "--reps",
+                "3",
+                "--format",
+                "json",
+            ])
+            .output()
+            .unwrap();
+        assert_eq!(
+            out.status.code(),
+            code(Exit::VerificationFailed),
+            "{dtype} {fault}"
+        );
+        let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let lines = &v["verification"]["line_sums"];
+        assert_eq!(v["verification"]["passed"], false, "{lines}");
+        assert_eq!(lines["failed_repetitions"], 1, "{lines}");
+        assert_eq!(
+            lines["repetitions_checked"], 4,
+            "one warm-up and three measured"
+        );
+        let f = &lines["failures"][0];
+        assert_eq!(f["repetition"], repetition, "{lines}");
+        assert_eq!(f["warmup"], warmup, "{lines}");
+        let ints = |v: &Value| -> Vec<u64> {
+            v.as_array()
+                .unwrap()
+                .iter()
+                .map(|x| x.as_u64().unwrap())
+                .collect()
+        };
+        let as_u64 = |v: &[usize]| -> Vec<u64> { v.iter().map(|&i| i as u64).collect() };
+        assert_eq!(ints(&f["rows"]), as_u64(&rows), "{lines}");
+        assert_eq!(ints(&f["columns"]), as_u64(&columns), "{lines}");
+        assert!(
+            lines["injected_fault"]
+                .as_str()
+                .unwrap()
+                .contains("test-only"),
+            "{lines}"
+        );
+        common::assert_meets_the_schema(&v);
+    }
+    // Without a fault: every repetition's every line within its bound.
+    let (v, _) = json_run_in_temp(&["cpu", "300", "--reps", "3", "--cpu-engine", "faer"]);
+    let lines = &v["verification"]["line_sums"];
+    assert_eq!(lines["failed_repetitions"], 0, "{lines}");
+    assert!(lines["max_rel_error"].as_f64().unwrap() < lines["tolerance"].as_f64().unwrap());
+    assert!(lines["injected_fault"].is_null());
+    // A malformed fault is bad input, not a run.
+    let dir = tempfile::tempdir().unwrap();
+    matbench(dir.path())
+        .env("MATBENCH_INJECT_FAULT", "2:melt:1:1")
+        .args(["cpu", "64"])
+        .assert()
+        .code(2);
+}

@@ -139,6 +139,10 @@ pub struct CpuBackend {
     blas: Option<Cblas>,
     /// `auto` found a BLAS: each problem's engine, BLAS or faer, is chosen by [`Backend::tune`].
     choosing: bool,
+    /// A test-only fault to put into C ([`super::fault`]).
+    fault: Option<super::fault::Fault>,
+    /// Repetitions run since `prepare` (the fault's clock).
+    repetitions: u32,
 }
 
 enum Matrices {
@@ -154,6 +158,10 @@ struct State<T> {
     c: Vec<T>,
     /// Verification results, flat (see [`VerificationData::from_flat`]).
     checks: Vec<f64>,
+    /// The last product's row sums of C (GEMM only), f64.
+    row_sums: Vec<f64>,
+    /// The last product's column sums of C (GEMM only), f64.
+    column_sums: Vec<f64>,
 }
 
 /// What the CPU paths need of an element type.
@@ -250,6 +258,8 @@ impl CpuBackend {
             gemm_ran: false,
             blas,
             choosing,
+            fault: super::fault::Fault::from_env()?,
+            repetitions: 0,
         })
     }
 
@@ -396,9 +406,11 @@ fn probe<T: Element>(
     (m, best)
 }
 
-/// Σ C in f64: eight accumulators per task (the loop is memory-bound, this keeps it so), task
-/// partials added in index order so the result does not depend on scheduling.
-fn reduce<T: Element>(s: &State<T>) -> f64 {
+/// Σ C in f64. For a GEMM, in the same one pass over C, every row sum and every column sum
+/// (the checksums of every element, `verify::LineChecker`): eight accumulators per row (the
+/// loop is memory-bound, this keeps it so), and s is the row sums added in row order, so it
+/// does not depend on scheduling.
+fn reduce<T: Element>(s: &mut State<T>) -> f64 {
     if s.op == MatOp::Syrk {
         // 2·(strictly above the diagonal) + diagonal, one partial per row, in row order.
         let n = s.n;
@@ -412,21 +424,53 @@ fn reduce<T: Element>(s: &State<T>) -> f64 {
                 .collect();
         return partials.iter().sum();
     }
-    let partials: Vec<f64> =
-        s.c.par_chunks(ROWS_PER_TASK * s.n.max(1))
-            .map(|part| {
+    let n = s.n;
+    let State {
+        c,
+        row_sums,
+        column_sums,
+        ..
+    } = s;
+    row_sums.resize(n, 0.0);
+    // A few tasks per thread: each keeps one vector of column partials.
+    let rows_per_task = n.div_ceil(4 * rayon::current_num_threads().max(1)).max(1);
+    *column_sums = c
+        .par_chunks(n.max(1))
+        .zip(row_sums.par_iter_mut())
+        .with_min_len(rows_per_task)
+        .fold(
+            || vec![0f64; n],
+            |mut cols, (row, out)| {
                 let mut acc = [0f64; 8];
-                let mut lanes = part.chunks_exact(8);
-                for x in &mut lanes {
-                    for (a, &v) in acc.iter_mut().zip(x) {
-                        *a += v.into();
+                let mut lanes = row.chunks_exact(8);
+                let mut col_lanes = cols.chunks_exact_mut(8);
+                for (x, cs) in (&mut lanes).zip(&mut col_lanes) {
+                    for ((a, cl), &v) in acc.iter_mut().zip(cs.iter_mut()).zip(x) {
+                        let v: f64 = v.into();
+                        *a += v;
+                        *cl += v;
                     }
                 }
-                let tail: f64 = lanes.remainder().iter().map(|&v| v.into()).sum();
-                acc.iter().sum::<f64>() + tail
-            })
-            .collect();
-    partials.iter().sum()
+                let mut tail = 0.0;
+                for (cl, &v) in col_lanes.into_remainder().iter_mut().zip(lanes.remainder()) {
+                    let v: f64 = v.into();
+                    tail += v;
+                    *cl += v;
+                }
+                *out = acc.iter().sum::<f64>() + tail;
+                cols
+            },
+        )
+        .reduce(
+            || vec![0f64; n],
+            |mut a, b| {
+                for (x, y) in a.iter_mut().zip(&b) {
+                    *x += y;
+                }
+                a
+            },
+        );
+    row_sums.iter().sum()
 }
 
 /// Fills `s.checks` in the flat layout of [`VerificationData::from_flat`]: column sums of A,
@@ -532,6 +576,7 @@ impl Backend for CpuBackend {
 
     fn prepare(&mut self, n: usize, dtype: DType) -> Result<(), Error> {
         self.state = None;
+        self.repetitions = 0;
         let need = matrices_byte(n, dtype)
             .and_then(|m| m.checked_add(flat_len(n) as u64 * 8))
             .ok_or_else(|| Error::OutOfMemory(format!("n = {n} is too large to address")))?;
@@ -562,6 +607,8 @@ impl Backend for CpuBackend {
                 a: alloc(len)?,
                 c: alloc(len)?,
                 checks: alloc(flat_len(n))?,
+                row_sums: Vec::new(),
+                column_sums: Vec::new(),
             }),
             DType::F64 => Matrices::F64(State {
                 n,
@@ -569,6 +616,8 @@ impl Backend for CpuBackend {
                 a: alloc(len)?,
                 c: alloc(len)?,
                 checks: alloc(flat_len(n))?,
+                row_sums: Vec::new(),
+                column_sums: Vec::new(),
             }),
             other => {
                 return Err(Error::InvalidArgument(format!(
@@ -646,6 +695,8 @@ impl Backend for CpuBackend {
             .as_mut()
             .ok_or_else(|| Error::device_msg("prepare() first"))?;
         self.gemm_ran = true;
+        self.repetitions += 1;
+        let (fault, repetition) = (self.fault, self.repetitions);
         pool.install(|| {
             let start = Instant::now();
             match state {
@@ -653,6 +704,12 @@ impl Backend for CpuBackend {
                 Matrices::F64(s) => matmul(s, engine, threads, blas),
             }
             let matmul_s = start.elapsed().as_secs_f64();
+            if let Some(f) = fault {
+                match state {
+                    Matrices::F32(s) => f.apply(repetition, &mut s.c, s.n),
+                    Matrices::F64(s) => f.apply(repetition, &mut s.c, s.n),
+                }
+            }
             let start = Instant::now();
             let sum = match state {
                 Matrices::F32(s) => reduce(s),
@@ -664,6 +721,29 @@ impl Backend for CpuBackend {
                 sum,
             })
         })
+    }
+
+    fn line_reference(&mut self) -> Option<(Vec<f64>, Option<String>)> {
+        let fault = self.fault.map(|f| f.describe());
+        let pool = &self.pool;
+        let reference = match self.state.as_ref()? {
+            Matrices::F32(s) if s.op == MatOp::Gemm => {
+                pool.install(|| crate::verify::line_reference(s.n, |i| f64::from(s.a[i])))
+            }
+            Matrices::F64(s) if s.op == MatOp::Gemm => {
+                pool.install(|| crate::verify::line_reference(s.n, |i| s.a[i]))
+            }
+            _ => return None,
+        };
+        Some((reference, fault))
+    }
+
+    fn line_sums(&self) -> Option<(&[f64], &[f64])> {
+        match self.state.as_ref()? {
+            Matrices::F32(s) if s.op == MatOp::Gemm => Some((&s.row_sums, &s.column_sums)),
+            Matrices::F64(s) if s.op == MatOp::Gemm => Some((&s.row_sums, &s.column_sums)),
+            _ => None,
+        }
     }
 
     fn verification_data(&mut self, rows: &[usize]) -> Result<VerificationData<'_>, Error> {

@@ -16,6 +16,7 @@ pub mod cpu;
 pub mod cuda;
 #[cfg(test)]
 pub mod fake;
+pub mod fault;
 
 use crate::error::Error;
 use crate::model::Second;
@@ -107,6 +108,18 @@ pub trait Backend {
     /// The other processes using this device now (`None`: the backend cannot tell, as on the
     /// CPU); `Err` says why they could not be read.
     fn others_using(&self) -> Option<Result<Vec<crate::record::health::GpuProcess>, String>> {
+        None
+    }
+
+    /// The exact reference of every row and column sum of C, A·(Σ columns of A) in f64, and
+    /// the test-only fault this backend will inject, if any (`None`: the backend offers no
+    /// line sums, as the GPU does not yet; or the product is a SYRK).
+    fn line_reference(&mut self) -> Option<(Vec<f64>, Option<String>)> {
+        None
+    }
+
+    /// The last repetition's row and column sums of C, f64.
+    fn line_sums(&self) -> Option<(&[f64], &[f64])> {
         None
     }
 

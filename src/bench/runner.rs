@@ -47,6 +47,10 @@ struct Measured {
     ends_s: Vec<Second>,
     /// The backend's clock when measuring started.
     measuring_at: Second,
+    /// Every repetition's row and column sums, checked (where the backend offers them).
+    lines: Option<crate::record::LineSums>,
+    /// Seconds spent on their reference, before the warm-up.
+    line_reference_s: Option<Second>,
 }
 
 /// Runs `job` on an opened `backend`. Verification failure is not an error here: it is in the
@@ -64,7 +68,15 @@ pub fn run(job: &Job, backend: &mut dyn Backend, ctx: &RunContext) -> Result<Run
     let measured = measure(job, backend, &stage)?;
     let warmup_runs = measured.warmup_runs;
     stage("verifying the answer".to_string());
-    let (verification, verify_s, verify_steps_s) = verify_run(job, backend, &measured.iterations)?;
+    let (mut verification, verify_s, mut verify_steps_s) =
+        verify_run(job, backend, &measured.iterations)?;
+    if let Some(lines) = measured.lines.clone() {
+        verification.passed &= lines.failed_repetitions == 0;
+        verification.line_sums = Some(lines);
+    }
+    if let Some(t) = measured.line_reference_s {
+        verify_steps_s.insert("line sums' reference (host, before the warm-up)".into(), t);
+    }
     let measured_reps = &measured.iterations[measured.warmup_runs as usize..];
     let summary = |f: fn(&Iteration) -> f64| {
         Summary::from_samples(&measured_reps.iter().map(f).collect::<Vec<_>>())
@@ -177,12 +189,26 @@ fn measure(
     // The script made no choice: its time leaves the tuning out.
     let script_clock = script_clock + tune_s.unwrap_or(0.0);
     let mut script_time_s = None;
-    let mut next = |backend: &mut dyn Backend| -> Result<Iteration, Error> {
+    // Every repetition's row and column sums, where the backend offers them (module docs of
+    // `verify::LineChecker`); the reference is computed once, outside the timed work.
+    let line_start = crate::backend::monotonic_s();
+    let mut lines = verify::line_tolerance(job.dtype, job.n)
+        .zip(backend.line_reference())
+        .map(|(tol, (reference, fault))| verify::LineChecker::new(reference, tol, fault));
+    let line_reference_s = lines
+        .as_ref()
+        .map(|_| crate::backend::monotonic_s() - line_start);
+    let mut done = 0u32;
+    let mut next = |backend: &mut dyn Backend, warmup: bool| -> Result<Iteration, Error> {
         crate::interrupt::check()?;
         let it = backend.iterate()?;
         script_time_s.get_or_insert_with(|| backend.wall_clock_s() - script_clock);
         if !(it.matmul_s.is_finite() && it.reduce_s.is_finite()) {
             return Err(Error::device_msg("a device timer returned no valid time"));
+        }
+        done += 1;
+        if let (Some(checker), Some((rows, columns))) = (lines.as_mut(), backend.line_sums()) {
+            checker.check(done, warmup, rows, columns);
         }
         Ok(it)
     };
@@ -195,7 +221,7 @@ fn measure(
         .wants_more(warmup_runs, backend.wall_clock_s() - warming)
     {
         stage(format!("warm-up repetition {}", warmup_runs + 1));
-        iterations.push(next(backend)?);
+        iterations.push(next(backend, true)?);
         warmup_runs += 1;
     }
     let telemetry = backend.start_telemetry();
@@ -207,7 +233,7 @@ fn measure(
             "measured repetition {}",
             iterations.len() - warmup_runs as usize + 1
         ));
-        let it = next(backend)?;
+        let it = next(backend, false)?;
         iterations.push(it);
         matmul_times.push(it.matmul_s);
         let elapsed_s = backend.wall_clock_s() - measuring;
@@ -236,6 +262,8 @@ fn measure(
         telemetry,
         ends_s,
         measuring_at: measuring,
+        lines: lines.map(verify::LineChecker::finish),
+        line_reference_s,
     })
 }
 

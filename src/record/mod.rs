@@ -242,13 +242,61 @@ pub struct Verification {
     pub max_element_rel_error: f64,
     /// Bound `max_element_rel_error` must stay under.
     pub element_tolerance: f64,
+    /// Every element of every repetition, through checksums: each row and column sum of C
+    /// against A·(Σ columns of A); `null` where the backend does not offer them yet (the GPU),
+    /// for SYRK, and in older records.
+    #[serde(default)]
+    pub line_sums: Option<LineSums>,
+}
+
+/// Algorithm-based checksums of every repetition: C's row sums (and, C being symmetric, its
+/// column sums) against the exact A·c, c = the column sums of A. A wrong element moves its row's
+/// and its column's sums, so a fault is caught and placed whichever element it hits.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct LineSums {
+    /// Repetitions checked (warm-ups included).
+    pub repetitions_checked: u32,
+    /// Bound every row and column sum's relative error must stay under.
+    pub tolerance: f64,
+    /// Largest relative error of a row or column sum over every repetition.
+    pub max_rel_error: f64,
+    /// Repetitions with a row or column sum outside the bound.
+    pub failed_repetitions: u32,
+    /// The first failing repetitions (at most 16), each naming its rows and columns.
+    pub failures: Vec<LineFailure>,
+    /// A fault put in on purpose (`MATBENCH_INJECT_FAULT`, for tests of this check); `null`
+    /// in a real run.
+    pub injected_fault: Option<String>,
+}
+
+/// One repetition whose checksums failed.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct LineFailure {
+    /// Which repetition, counting from 1 over warm-ups and measured ones alike.
+    pub repetition: u32,
+    /// It was a warm-up repetition.
+    pub warmup: bool,
+    /// Rows whose sums failed (the first 16).
+    pub rows: Vec<usize>,
+    /// Columns whose sums failed (the first 16).
+    pub columns: Vec<usize>,
+    /// How many rows and columns failed in all.
+    pub rows_failed: u32,
+    /// How many columns failed in all.
+    pub columns_failed: u32,
+    /// Largest relative error of a sum in this repetition.
+    pub max_rel_error: f64,
 }
 
 impl Verification {
     /// One line for the report: PASS/FAIL with the relative errors.
     pub fn summary_line(&self) -> String {
+        let lines = match &self.line_sums {
+            Some(l) => format!("; {}", l.summary()),
+            None => String::new(),
+        };
         format!(
-            "{} (sum rel. error {:.2e} ≤ {:.1e}; {} elements in {} rows, max rel. error {:.2e} ≤ {:.1e})",
+            "{} (sum rel. error {:.2e} ≤ {:.1e}; {} elements in {} rows, max rel. error {:.2e} ≤ {:.1e}{lines})",
             if self.passed { "PASS" } else { "FAIL" },
             self.sum_rel_error,
             self.sum_tolerance,
@@ -257,6 +305,62 @@ impl Verification {
             self.max_element_rel_error,
             self.element_tolerance
         )
+    }
+}
+
+/// Indices as runs (`17`, `100–115`), with how many there were in all when not all are named.
+fn spans(named: &[usize], total: u32) -> String {
+    let mut runs: Vec<(usize, usize)> = Vec::new();
+    for &i in named {
+        match runs.last_mut() {
+            Some((_, end)) if *end + 1 == i => *end = i,
+            _ => runs.push((i, i)),
+        }
+    }
+    let mut text: Vec<String> = runs
+        .iter()
+        .map(|&(a, b)| {
+            if a == b {
+                a.to_string()
+            } else {
+                format!("{a}–{b}")
+            }
+        })
+        .collect();
+    if (named.len() as u64) < u64::from(total) {
+        text.push(format!("… ({total} in all)"));
+    }
+    if text.is_empty() {
+        "none".into()
+    } else {
+        text.join(", ")
+    }
+}
+
+impl LineSums {
+    /// `every row and column of 12 repetitions ≤ 2.1e-7 (3.8e-6)`, or where they failed.
+    pub fn summary(&self) -> String {
+        let injected = match &self.injected_fault {
+            Some(f) => format!(" [injected: {f}]"),
+            None => String::new(),
+        };
+        match self.failures.first() {
+            None => format!(
+                "every row and column sum of {} repetitions within {:.1e} (largest {:.2e}){injected}",
+                self.repetitions_checked, self.tolerance, self.max_rel_error
+            ),
+            Some(f) => format!(
+                "row/column sums FAILED in {} of {} repetitions, first repetition {}{}: rows {}, columns {}, off by up to {:.2e} (bound {:.1e}){injected}",
+                self.failed_repetitions,
+                self.repetitions_checked,
+                f.repetition,
+                if f.warmup { " (warm-up)" } else { "" },
+                spans(&f.rows, f.rows_failed),
+                spans(&f.columns, f.columns_failed),
+                f.max_rel_error,
+                self.tolerance
+            ),
+        }
     }
 }
 
