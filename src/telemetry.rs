@@ -31,7 +31,7 @@ pub const CLOCK_DROP: f64 = 0.9;
 /// One reading.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct Sample {
-    /// When it was taken, on the process's monotonic clock ([`crate::backend::monotonic_s`]).
+    /// When it was taken, on the process's monotonic clock ([`crate::model::monotonic_s`]).
     pub t_s: f64,
     /// SM clock, MHz.
     pub sm_mhz: u32,
@@ -225,7 +225,7 @@ fn ecc(device: &nvml_wrapper::Device<'_>) -> Result<EccCounts, String> {
 
 fn read(device: &nvml_wrapper::Device<'_>) -> Sample {
     Sample {
-        t_s: crate::backend::monotonic_s(),
+        t_s: crate::model::monotonic_s(),
         sm_mhz: device.clock_info(Clock::SM).unwrap_or(0),
         mem_mhz: device.clock_info(Clock::Memory).unwrap_or(0),
         temp_c: device.temperature(TemperatureSensor::Gpu).unwrap_or(0),

@@ -25,8 +25,6 @@ use crate::model::vocab::{BackendKind, DeviceSelection, MatOp};
 use crate::record::DeviceRecord;
 use crate::telemetry::Sampler;
 use crate::verify::VerificationData;
-use std::sync::OnceLock;
-use std::time::Instant;
 
 /// One timed matmul + reduce.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -139,11 +137,7 @@ pub trait Backend {
     }
 }
 
-/// Seconds since the first call in this process, from the monotonic clock.
-pub fn monotonic_s() -> Second {
-    static EPOCH: OnceLock<Instant> = OnceLock::new();
-    EPOCH.get_or_init(Instant::now).elapsed().as_secs_f64()
-}
+pub use crate::model::monotonic_s;
 
 /// Opens the backend for `selection`: context, handles and kernels (the start-up phase).
 pub fn open(selection: &DeviceSelection) -> Result<Box<dyn Backend>, Error> {

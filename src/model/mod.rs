@@ -28,3 +28,12 @@ pub fn format_byte(bytes: u64) -> String {
         format!("{:.1} MiB", b / (1024.0 * 1024.0))
     }
 }
+
+/// Seconds since the first call in this process, from the monotonic clock.
+pub fn monotonic_s() -> Second {
+    static EPOCH: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+    EPOCH
+        .get_or_init(std::time::Instant::now)
+        .elapsed()
+        .as_secs_f64()
+}
