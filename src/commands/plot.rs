@@ -136,6 +136,34 @@ pub fn frontier_series(records: &[RunRecord]) -> Vec<Series> {
         .collect()
 }
 
+/// Every series as a line with its legend entry (and a dot at each point with `markers`), one
+/// colour each: the one way a chart draws its series.
+fn draw_lines<DB: DrawingBackend, CT: CoordTranslate<From = (f64, f64)>>(
+    chart: &mut ChartContext<'_, DB, CT>,
+    series: &[Series],
+    markers: bool,
+) -> Result<(), String> {
+    for (i, s) in series.iter().enumerate() {
+        let color = Palette99::pick(i).to_rgba();
+        chart
+            .draw_series(LineSeries::new(
+                s.points.iter().copied(),
+                color.stroke_width(2),
+            ))
+            .map_err(|e| e.to_string())?
+            .label(s.label.clone())
+            .legend(move |(x, y)| {
+                PathElement::new(vec![(x, y), (x + 18, y)], color.stroke_width(2))
+            });
+        if markers {
+            chart
+                .draw_series(s.points.iter().map(|&p| Circle::new(p, 4, color.filled())))
+                .map_err(|e| e.to_string())?;
+        }
+    }
+    Ok(())
+}
+
 fn draw(title: &str, y_label: &str, series: &[Series]) -> Result<String, Error> {
     draw_on(title, &N_AXIS, y_label, series)
 }
@@ -176,22 +204,7 @@ fn draw_on(title: &str, x: &XAxis, y_label: &str, series: &[Series]) -> Result<S
             .light_line_style(WHITE)
             .draw()
             .map_err(|e| fail(e.to_string()))?;
-        for (i, s) in series.iter().enumerate() {
-            let color = Palette99::pick(i).to_rgba();
-            chart
-                .draw_series(LineSeries::new(
-                    s.points.iter().copied(),
-                    color.stroke_width(2),
-                ))
-                .map_err(|e| fail(e.to_string()))?
-                .label(s.label.clone())
-                .legend(move |(x, y)| {
-                    PathElement::new(vec![(x, y), (x + 18, y)], color.stroke_width(2))
-                });
-            chart
-                .draw_series(s.points.iter().map(|&p| Circle::new(p, 4, color.filled())))
-                .map_err(|e| fail(e.to_string()))?;
-        }
+        draw_lines(&mut chart, series, true).map_err(fail)?;
         chart
             .configure_series_labels()
             .background_style(WHITE.mix(0.85))
@@ -283,19 +296,7 @@ fn draw_soak(panels: &[Vec<Series>; 3]) -> Result<String, Error> {
             if series.is_empty() {
                 continue; // no telemetry (a CPU run): the panel stays empty
             }
-            for (i, s) in series.iter().enumerate() {
-                let color = Palette99::pick(i).to_rgba();
-                chart
-                    .draw_series(LineSeries::new(
-                        s.points.iter().copied(),
-                        color.stroke_width(2),
-                    ))
-                    .map_err(|e| fail(e.to_string()))?
-                    .label(s.label.clone())
-                    .legend(move |(x, y)| {
-                        PathElement::new(vec![(x, y), (x + 18, y)], color.stroke_width(2))
-                    });
-            }
+            draw_lines(&mut chart, series, false).map_err(fail)?;
             chart
                 .configure_series_labels()
                 .background_style(WHITE.mix(0.85))
