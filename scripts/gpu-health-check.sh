@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# The GPU-health and start-up checks that only a GPU machine can make, in one call (about
+# three minutes): share of peak and health counters in the record, a 60 s bf16 soak and its
+# chart, a GPU shared with a second process (--check names the sharing, --require-exclusive
+# refuses, exit 10), --timeout on the GPU (exit 11), and the shipped CUBINs at start-up (no
+# NVRTC call, kernels_wait 0). Each check prints PASS or FAIL; the exit status is the number of
+# FAILs.
+#
+#   on a development machine: ../shared/device-pack (or cargo build --release and copy
+#   target/release/matbench to .device/release/), then with the device tool:
+#   bash scripts/gpu-health-check.sh        (logs and records in $OUT, default /tmp/matbench-out)
+set -uo pipefail
+OUT=${OUT:-/tmp/matbench-out}
+mkdir -p "$OUT/records" "$OUT/plots"
+B=${MATBENCH:-.device/release/matbench}
+export MATBENCH_RESULTS_DIR="$OUT/records"
+fails=0
+verdict() { # name, condition-exit-status
+  if [ "$2" = 0 ]; then echo "PASS $1"; else echo "FAIL $1"; fails=$((fails + 1)); fi
+}
+field() { python3 -c "import json,sys; v=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))" "$@"; }
+
+echo "== $(date -u +%FT%TZ) $(nvidia-smi --query-gpu=name,driver_version --format=csv,noheader | head -1)"
+
+# 1. Share of peak, health counters and the check, alone on the GPU.
+"$B" gpu 10000 --check --require-exclusive --format json > "$OUT/alone.json" 2> "$OUT/alone.err"
+rc=$?
+verdict "gpu 10000 --check --require-exclusive alone exits 0 (rc=$rc)" "$([ "$rc" = 0 ]; echo $?)"
+field "$OUT/alone.json" "v['peak']" | tee "$OUT/alone.peak"
+field "$OUT/alone.json" "v['health']" | tee "$OUT/alone.health"
+verdict "the record has a share of peak" "$(field "$OUT/alone.json" "v['peak']['matmul_share'] is not None" | grep -q True; echo $?)"
+verdict "the record has health counters, not shared" "$(field "$OUT/alone.json" "v['health']['shared'] is False" | grep -q True; echo $?)"
+
+# 2. A 60 s bf16 soak: burst against sustained, second by second, and its chart.
+"$B" gpu 8192 --dtype bf16 --duration 60 --format json > "$OUT/soak.json" 2> "$OUT/soak.err"
+rc=$?
+verdict "a 60 s bf16 soak exits 0 (rc=$rc)" "$([ "$rc" = 0 ]; echo $?)"
+field "$OUT/soak.json" "(v['soak']['burst_tflop_per_s'], v['soak']['sustained_tflop_per_s'], v['soak']['sustained_vs_burst'], len(v['soak']['seconds']))" | tee "$OUT/soak.summary"
+"$B" plot "$OUT/records" --out "$OUT/plots" > /dev/null 2>&1
+verdict "plot draws soak.svg" "$([ -s "$OUT/plots/soak.svg" ]; echo $?)"
+
+# 3. A GPU shared with another process: --check names the sharing, --require-exclusive refuses.
+"$B" gpu 16384 --duration 40 --no-save > /dev/null 2>&1 &
+other=$!
+sleep 8
+"$B" gpu 16384 --check --format json > "$OUT/shared.json" 2> "$OUT/shared.err"
+rc=$?
+verdict "a shared GPU fails --check with exit 7 (rc=$rc)" "$([ "$rc" = 7 ]; echo $?)"
+verdict "the reason is the sharing: $(cat "$OUT/shared.err")" "$(grep -q "another process used this GPU" "$OUT/shared.err"; echo $?)"
+"$B" gpu 4096 --require-exclusive --no-save > /dev/null 2> "$OUT/exclusive.err"
+rc=$?
+verdict "--require-exclusive on a shared GPU exits 10 (rc=$rc): $(cat "$OUT/exclusive.err")" "$([ "$rc" = 10 ]; echo $?)"
+wait "$other"
+
+# 4. --timeout on the GPU: one line, exit 11, within the limit plus the driver's exit.
+start=$(date +%s.%N)
+"$B" gpu 16384 --reps 1000 --timeout 3 --no-save > /dev/null 2> "$OUT/timeout.err"
+rc=$?
+took=$(python3 -c "import sys; print(round($(date +%s.%N) - $start, 2))")
+verdict "--timeout 3 exits 11 in ${took} s: $(cat "$OUT/timeout.err")" "$([ "$rc" = 11 ] && [ "$(wc -l < "$OUT/timeout.err")" = 1 ]; echo $?)"
+
+# 5. Start-up: the shipped CUBIN loads, nothing is compiled or waited for.
+for i in 1 2 3; do
+  python3 - "$B" "$OUT/startup-$i.json" <<'PY'
+import json, subprocess, sys, time
+t = time.perf_counter()
+r = subprocess.run([sys.argv[1], "gpu", "10000", "--warmup", "0", "--reps", "1", "--no-save", "--format", "json"], capture_output=True, text=True)
+wall = time.perf_counter() - t
+open(sys.argv[2], "w").write(r.stdout)
+v = json.loads(r.stdout)
+steps = v["phases"]["startup_steps_s"]
+print(f"startup: wall {wall:.3f} s, script {v['phases']['script_time_taken_s']:.3f} s, "
+      + ", ".join(f"{k} {s*1e3:.1f} ms" for k, s in steps.items()) + f"; {v['math_mode'].split('; kernels ')[-1]}")
+PY
+done
+verdict "the shipped CUBIN ran (no kernels_compile step)" "$(field "$OUT/startup-3.json" "'kernels_compile (helper thread)' not in v['phases']['startup_steps_s'] and 'shipped' in v['math_mode']" | grep -q True; echo $?)"
+
+echo "== $fails FAIL(s)"
+exit "$fails"
