@@ -157,6 +157,7 @@ pub fn other_processes(
         });
         listed.push(GpuProcess {
             pid: p.pid,
+            sm_percent: None,
             name: name.filter(|n| !n.is_empty()),
             used_memory_byte: match p.used_gpu_memory {
                 UsedGpuMemory::Used(b) => Some(b),
@@ -307,6 +308,8 @@ struct HealthWatch<'nvml> {
     /// Best PCIe generation and width seen under load.
     link: (u32, u32),
     spent: Duration,
+    /// When measuring started, µs since the epoch (NVML's clock for per-process samples).
+    since_us: u64,
 }
 
 impl<'nvml> HealthWatch<'nvml> {
@@ -333,11 +336,15 @@ impl<'nvml> HealthWatch<'nvml> {
                 None
             }
         };
+        let since_us = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| u64::try_from(d.as_micros()).unwrap_or(0));
         let mut watch = HealthWatch {
             record,
             events,
             link: (0, 0),
             spent: Duration::ZERO,
+            since_us,
         };
         watch.poll(device);
         watch.spent += t.elapsed();
@@ -377,6 +384,18 @@ impl<'nvml> HealthWatch<'nvml> {
             Err(e) => r.unavailable.push(e),
         }
         r.shared = !r.others_before.is_empty() || !r.others_after.is_empty();
+        // How busy the others kept the SMs meanwhile, where NVML keeps per-process samples.
+        if r.shared
+            && let Ok(samples) = device.process_utilization_stats(self.since_us)
+        {
+            for p in r.others_before.iter_mut().chain(r.others_after.iter_mut()) {
+                p.sm_percent = samples
+                    .iter()
+                    .filter(|s| s.pid == p.pid)
+                    .map(|s| s.sm_util)
+                    .max();
+            }
+        }
         match ecc(device) {
             Ok(e) => r.ecc = Some(e),
             Err(e) => r.unavailable.push(e),

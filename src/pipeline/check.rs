@@ -157,6 +157,7 @@ mod tests {
                 pid: 777,
                 name: Some("burn".into()),
                 used_memory_byte: Some(4 << 30),
+                sm_percent: None,
             }],
             shared: true,
             ..Default::default()

@@ -39,6 +39,10 @@ pub struct GpuProcess {
     pub name: Option<String>,
     /// GPU memory it holds, bytes.
     pub used_memory_byte: Option<u64>,
+    /// How busy it kept the SMs during the run, percent, at its busiest sample (NVML's
+    /// per-process utilisation); `null` where NVML gives none.
+    #[serde(default)]
+    pub sm_percent: Option<u32>,
 }
 
 /// ECC error counts, since the driver loaded (volatile) and over the card's life (aggregate).
@@ -96,6 +100,9 @@ impl GpuProcess {
         }
         if let Some(m) = self.used_memory_byte {
             parts.push(crate::model::format_byte(m));
+        }
+        if let Some(sm) = self.sm_percent {
+            parts.push(format!("SMs {sm}% busy"));
         }
         parts.join(", ")
     }
@@ -247,6 +254,7 @@ mod tests {
             pid,
             name: None,
             used_memory_byte: Some(gib << 30),
+            sm_percent: None,
         }
     }
 
@@ -270,6 +278,7 @@ mod tests {
                 pid: 4242,
                 name: Some("python".into()),
                 used_memory_byte: Some(20 << 30),
+                sm_percent: Some(35),
             }],
             shared: true,
             ..Default::default()
@@ -277,7 +286,7 @@ mod tests {
         h.others_after = h.others_before.clone();
         assert_eq!(
             h.shared_line().unwrap(),
-            "another process used this GPU during the run (pid 4242, python, 20.0 GiB): the figures are not the card's alone"
+            "another process used this GPU during the run (pid 4242, python, 20.0 GiB, SMs 35% busy): the figures are not the card's alone"
         );
         assert!(h.bad_card_reasons().is_empty());
         h.ecc = Some(EccCounts {
