@@ -87,6 +87,14 @@ pub fn render_text(info: &Info) -> String {
             d.nvrtc_version.as_deref().unwrap_or("?"),
             d.uuid.as_deref().unwrap_or("no UUID")
         );
+        let peaks = match crate::model::peak::lookup(&d.name) {
+            Some(p) => format!("{}: {} ({})", p.model, p.summary(), p.source),
+            None => format!(
+                "'{}' is not in matbench's table of datasheet peaks: runs get no share of peak",
+                d.name
+            ),
+        };
+        let _ = writeln!(out, "        peaks: {peaks}");
     }
     if let Some(why) = &info.gpu_unavailable {
         let _ = writeln!(out, "gpu     none: {why}");

@@ -81,6 +81,19 @@ pub struct GpuPeaks {
 }
 
 impl GpuPeaks {
+    /// The figures in one line: `FP64 34 (tensor 67) · FP32 67 · TF32 494.5 · BF16 989.5 ·
+    /// FP16 989.5 TFLOP/s · memory 4.8 TB/s`.
+    pub fn summary(&self) -> String {
+        let fp64 = match self.fp64_tensor {
+            Some(t) => format!("FP64 {} (tensor {t})", self.fp64),
+            None => format!("FP64 {}", self.fp64),
+        };
+        format!(
+            "{fp64} · FP32 {} · TF32 {} · BF16 {} · FP16 {} TFLOP/s dense · memory {} TB/s",
+            self.fp32, self.tf32, self.bf16, self.fp16, self.memory_tbyte_per_s
+        )
+    }
+
     /// The peak a run in `dtype` is compared with: FP64 runs against the FP64 tensor peak where
     /// the GPU has FP64 tensor cores (cuBLAS's DGEMM uses them), FP32 against the CUDA cores.
     pub fn for_dtype(&self, dtype: DType) -> (Precision, f64) {
@@ -249,6 +262,14 @@ mod tests {
         assert_eq!(
             model("NVIDIA GH200 144G HBM3e"),
             Some("NVIDIA GH200 144GB HBM3e")
+        );
+    }
+
+    #[test]
+    fn the_summary_gives_every_figure() {
+        assert_eq!(
+            lookup("NVIDIA H200").unwrap().summary(),
+            "FP64 34 (tensor 67) · FP32 67 · TF32 494.5 · BF16 989.5 · FP16 989.5 TFLOP/s dense · memory 4.8 TB/s"
         );
     }
 
