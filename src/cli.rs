@@ -319,7 +319,12 @@ pub struct GpuArgs {
     pub require_exclusive: bool,
 
     /// With --check: the floor share of the GPU's datasheet peak, percent.
-    #[arg(long, default_value_t = crate::model::peak::DEFAULT_MIN_SHARE_PERCENT, value_name = "PERCENT")]
+    #[arg(
+        long,
+        default_value_t = crate::model::peak::DEFAULT_MIN_SHARE_PERCENT,
+        value_name = "PERCENT",
+        requires = "check"
+    )]
     pub min_share: f64,
 }
 

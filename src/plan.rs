@@ -461,6 +461,11 @@ mod tests {
             let e = plan_of(&["gpu", "64", "--check", "--min-share", bad]).unwrap_err();
             assert_eq!(e.exit_code(), 2, "{bad}");
         }
+        let alone = plan_of(&["gpu", "64", "--min-share", "70"]).unwrap_err();
+        assert!(
+            alone.to_string().contains("--check"),
+            "a floor without --check: {alone}"
+        );
     }
 
     #[test]
