@@ -402,6 +402,9 @@ fn the_blas_engine_runs_the_machines_library_and_auto_says_why() {
     let auto = common::json_run_in_temp(&["cpu", "96", "--reps", "2", "--cpu-engine", "auto"]).0;
     let why = auto["device"]["engine_choice"].as_str().unwrap();
     assert!(auto["phases"]["tune_s"].as_f64().unwrap() >= 0.0, "{auto}");
+    // Whichever engine it kept, the reason names the library it timed (the image check
+    // relies on it).
+    assert!(why.contains(build), "{why} does not name {build}");
     match auto["config"]["cpu_engine"].as_str().unwrap() {
         "blas" => {
             assert!(why.starts_with("auto: the machine's BLAS"), "{why}");

@@ -677,7 +677,7 @@ impl Backend for CpuBackend {
             )
         } else {
             format!(
-                "auto: the machine's BLAS, {} against faer's {} at n = {m} (best of at least {PROBE_REPS} each)",
+                "auto: the machine's BLAS ({library}), {} against faer's {} at n = {m} (best of at least {PROBE_REPS} each)",
                 ms(blas_s),
                 ms(faer_s)
             )
