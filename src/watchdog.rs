@@ -7,24 +7,75 @@
 //! prints the verdict through the caller's one error printer and ends the process (the
 //! records already finished stay; a record being written is a temporary file, which the next
 //! save into that directory recovers or removes: `record::store`). The run loop only says,
-//! at every step, what it is doing ([`stage`]), which is what the verdict names.
+//! at every step, what it is doing ([`stage`]), which is what the verdict names. That note is
+//! made every repetition, so it is a small `Copy` value put in place, not text: the words are
+//! written only if the verdict is.
 
 use crate::error::Error;
-use std::collections::BTreeMap;
+use std::fmt;
 use std::sync::mpsc;
 use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
-/// What each device's run is doing now, by device ("GPU 0", "CPU").
-fn stages() -> &'static Mutex<BTreeMap<String, String>> {
-    static STAGES: OnceLock<Mutex<BTreeMap<String, String>>> = OnceLock::new();
-    STAGES.get_or_init(|| Mutex::new(BTreeMap::new()))
+/// What a device's run is doing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stage {
+    /// Opening the device (context, handles, kernels).
+    Opening,
+    /// Allocating A and C for this n.
+    Allocating {
+        /// Matrix size.
+        n: usize,
+    },
+    /// Generating A.
+    Generating,
+    /// Choosing how to compute the problem (`Backend::tune`).
+    Tuning,
+    /// This warm-up repetition, from 1.
+    Warmup(u32),
+    /// This measured repetition, from 1, and of how many when the count is fixed.
+    Measured {
+        /// The repetition.
+        k: u32,
+        /// The count, when there is one.
+        of: Option<u32>,
+    },
+    /// Verifying the answer.
+    Verifying,
+    /// Saving the record.
+    Saving,
 }
 
-/// Notes that the run on `device` is now doing `what` ("measured repetition 3 of 10").
-pub fn stage(device: &str, what: impl Into<String>) {
+impl fmt::Display for Stage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Stage::Opening => f.write_str("opening the device"),
+            Stage::Allocating { n } => write!(f, "allocating A and C (n = {n})"),
+            Stage::Generating => f.write_str("generating A"),
+            Stage::Tuning => f.write_str("choosing how to compute (tuning)"),
+            Stage::Warmup(k) => write!(f, "warm-up repetition {k}"),
+            Stage::Measured { k, of: None } => write!(f, "measured repetition {k}"),
+            Stage::Measured { k, of: Some(of) } => write!(f, "measured repetition {k} of {of}"),
+            Stage::Verifying => f.write_str("verifying the answer"),
+            Stage::Saving => f.write_str("saving the record"),
+        }
+    }
+}
+
+/// What each device's run is doing now, by device ("GPU 0", "CPU"), in the order first seen.
+fn stages() -> &'static Mutex<Vec<(String, Stage)>> {
+    static STAGES: OnceLock<Mutex<Vec<(String, Stage)>>> = OnceLock::new();
+    STAGES.get_or_init(|| Mutex::new(Vec::new()))
+}
+
+/// Notes that the run on `device` is now at `stage` (the device's name is copied only the
+/// first time).
+pub fn stage(device: &str, stage: Stage) {
     if let Ok(mut s) = stages().lock() {
-        s.insert(device.to_string(), what.into());
+        match s.iter_mut().find(|(d, _)| d == device) {
+            Some((_, now)) => *now = stage,
+            None => s.push((device.to_string(), stage)),
+        }
     }
 }
 
@@ -37,7 +88,7 @@ fn where_now() -> (String, bool) {
                 .map(|(device, what)| format!("{device}: {what}"))
                 .collect::<Vec<_>>()
                 .join("; "),
-            s.keys().any(|d| d.starts_with("GPU")),
+            s.iter().any(|(d, _)| d.starts_with("GPU")),
         ),
         _ => ("the start, before any device was opened".to_string(), false),
     }
@@ -95,7 +146,7 @@ mod tests {
 
     #[test]
     fn the_verdict_names_every_device_stage_and_exits_11() {
-        stage("GPU 7", "measured repetition 3 of 10");
+        stage("GPU 7", Stage::Measured { k: 3, of: Some(10) });
         let e = verdict(2.5);
         assert_eq!(e.exit(), crate::error::Exit::Timeout);
         let msg = e.to_string();

@@ -15,6 +15,7 @@ use crate::record::peak::PeakRecord;
 use crate::record::telemetry::Telemetry;
 use crate::record::{ConfigRecord, Phases, Repetitions, RunRecord, SCHEMA_VERSION, Verification};
 use crate::verify;
+use crate::watchdog::Stage;
 use std::collections::BTreeMap;
 
 /// The git commit baked in by `build.rs`.
@@ -59,15 +60,15 @@ pub fn run(job: &Job, backend: &mut dyn Backend, ctx: &RunContext) -> Result<Run
     let started_utc = chrono::Utc::now();
     backend.set_op(job.op)?;
     let device = job.selection.label();
-    let stage = |what: String| crate::watchdog::stage(&device, what);
-    stage(format!("allocating A and C (n = {})", job.n));
+    let stage = |now: Stage| crate::watchdog::stage(&device, now);
+    stage(Stage::Allocating { n: job.n });
     backend.prepare(job.n, job.dtype)?;
     if job.require_exclusive {
         refuse_shared(&device, backend)?;
     }
     let measured = measure(job, backend, &stage)?;
     let warmup_runs = measured.warmup_runs;
-    stage("verifying the answer".to_string());
+    stage(Stage::Verifying);
     let (mut verification, verify_s, mut verify_steps_s) =
         verify_run(job, backend, &measured.iterations)?;
     if let Some(lines) = measured.lines.clone() {
@@ -176,15 +177,11 @@ fn refuse_shared(device: &str, backend: &dyn Backend) -> Result<(), Error> {
 /// Generate, warm up, then repeat until the stopping rule says so (after the count, or, with
 /// `--reps auto`, once the median is precise enough or the budget is spent), sampling the
 /// device's telemetry during the measured repetitions only.
-fn measure(
-    job: &Job,
-    backend: &mut dyn Backend,
-    stage: &dyn Fn(String),
-) -> Result<Measured, Error> {
+fn measure(job: &Job, backend: &mut dyn Backend, stage: &dyn Fn(Stage)) -> Result<Measured, Error> {
     let script_clock = backend.wall_clock_s();
-    stage("generating A".to_string());
+    stage(Stage::Generating);
     let generate_s = backend.generate(job.seed)?;
-    stage("choosing how to compute (tuning)".to_string());
+    stage(Stage::Tuning);
     let tune_s = backend.tune()?;
     // The script made no choice: its time leaves the tuning out.
     let script_clock = script_clock + tune_s.unwrap_or(0.0);
@@ -220,7 +217,7 @@ fn measure(
         .warmup
         .wants_more(warmup_runs, backend.wall_clock_s() - warming)
     {
-        stage(format!("warm-up repetition {}", warmup_runs + 1));
+        stage(Stage::Warmup(warmup_runs + 1));
         iterations.push(next(backend, true)?);
         warmup_runs += 1;
     }
@@ -229,10 +226,13 @@ fn measure(
     let mut matmul_times = RunningMedian::default();
     let mut ends_s = Vec::new();
     let stop = loop {
-        stage(format!(
-            "measured repetition {}",
-            iterations.len() - warmup_runs as usize + 1
-        ));
+        stage(Stage::Measured {
+            k: u32::try_from(iterations.len() - warmup_runs as usize + 1).unwrap_or(u32::MAX),
+            of: match job.reps {
+                Reps::Fixed(count) => Some(count),
+                _ => None,
+            },
+        });
         let it = next(backend, false)?;
         iterations.push(it);
         matmul_times.push(it.matmul_s);

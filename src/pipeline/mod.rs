@@ -34,7 +34,7 @@ impl Opened {
 
 /// Opens the backend for `selection` and times it.
 pub fn open(selection: &DeviceSelection) -> Result<Opened, Error> {
-    crate::watchdog::stage(&selection.label(), "opening the device");
+    crate::watchdog::stage(&selection.label(), crate::watchdog::Stage::Opening);
     let start = monotonic_s();
     let backend = backend::open(selection)?;
     Ok(Opened {
@@ -84,7 +84,7 @@ pub fn measure_and_save(
         record.check = Some(check::verdict(&record, rule, None));
     }
     let mut problems = Vec::new();
-    crate::watchdog::stage(&job.selection.label(), "saving the record");
+    crate::watchdog::stage(&job.selection.label(), crate::watchdog::Stage::Saving);
     let saved = match results_dir.map(|dir| store::save(dir, &record)) {
         Some(Ok(path)) => Some(path),
         Some(Err(e)) => {

@@ -64,12 +64,19 @@ pub fn write_new(dir: &Path, name: &str, bytes: &[u8]) -> Result<PathBuf, Error>
     write_in(dir, name, bytes)
 }
 
+/// `bytes` in a new temporary record file in `dir`, on the disk: what a save renames into
+/// place.
+fn synced_temp(dir: &Path, bytes: &[u8]) -> std::io::Result<tempfile::NamedTempFile> {
+    let mut tmp = new_temp(dir, ".tmp")?;
+    tmp.write_all(bytes)?;
+    tmp.as_file().sync_all()?;
+    Ok(tmp)
+}
+
 /// [`write_new`] into a directory that exists.
 fn write_in(dir: &Path, name: &str, bytes: &[u8]) -> Result<PathBuf, Error> {
     let fail = |e: std::io::Error| Error::save_io("the record", dir, &e);
-    let mut tmp = new_temp(dir, ".tmp").map_err(fail)?;
-    tmp.write_all(bytes).map_err(fail)?;
-    tmp.as_file().sync_all().map_err(fail)?;
+    let mut tmp = synced_temp(dir, bytes).map_err(fail)?;
     let stem = name.strip_suffix(".json").unwrap_or(name);
     for attempt in 0..1000u32 {
         let candidate = if attempt == 0 {
@@ -104,9 +111,7 @@ pub fn replace(path: &Path, record: &RunRecord) -> Result<(), Error> {
     let bytes = crate::record::json::to_bytes(record, "the record")?;
     let dir = path.parent().unwrap_or(Path::new("."));
     let fail = |e: std::io::Error| Error::save_io("the record", dir, &e);
-    let mut tmp = new_temp(dir, ".tmp").map_err(fail)?;
-    tmp.write_all(&bytes).map_err(fail)?;
-    tmp.as_file().sync_all().map_err(fail)?;
+    let tmp = synced_temp(dir, &bytes).map_err(fail)?;
     tmp.persist(path).map_err(|e| fail(e.error))?;
     Ok(())
 }
