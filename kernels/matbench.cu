@@ -5,7 +5,10 @@
 //   - colsum_*_partial + colsum_finish: column sums of A in f64, for the O(n^2) reference
 //     sum(A*A^T) = sum_k (sum_i A_ik)^2;
 //   - rowcheck_*: f64 dot products A[r,:].A[j,:] for a few sample rows r and every j, beside
-//     C[r,j], to check whole rows of C element by element.
+//     C[r,j], to check whole rows of C element by element;
+//   - linesum_*_partial + linesum_finish: every row and column sum of C in one pass, f64, fixed
+//     order (the checksums of every repetition), and lineref_*: their exact reference A.c;
+//   - inject_*: the test-only fault (MATBENCH_INJECT_FAULT) put into C.
 // No headers are included so NVRTC needs no include path; indices are 64-bit throughout because
 // n*n exceeds 2^32 for n > 65535.
 
@@ -319,7 +322,7 @@ extern "C" __global__ void colsum_f16_partial(const f16s* a, u32 n, u32 rows_per
 
 // Adds the chunks' partials per column: a block is 32 columns x 8 groups of chunks, so a warp
 // reads 32 neighbouring doubles and each thread adds only chunks/8 partials (fixed order).
-extern "C" __global__ void colsum_finish(const double* __restrict__ partial, u32 n, u32 chunks, double* __restrict__ colsum) {
+__device__ void finish_columns(const double* __restrict__ partial, u32 n, u32 chunks, double* __restrict__ colsum) {
     __shared__ double group_totals[8][33];
     u32 col = blockIdx.x * 32 + threadIdx.x;
     double acc = 0.0;
@@ -333,6 +336,10 @@ extern "C" __global__ void colsum_finish(const double* __restrict__ partial, u32
         for (int g = 0; g < 8; ++g) total += group_totals[g][threadIdx.x];
         colsum[col] = total;
     }
+}
+
+extern "C" __global__ void colsum_finish(const double* __restrict__ partial, u32 n, u32 chunks, double* __restrict__ colsum) {
+    finish_columns(partial, n, chunks, colsum);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -409,4 +416,144 @@ extern "C" __global__ void rowcheck_bf16(const bf16s* a, const bf16s* c, u32 n, 
 
 extern "C" __global__ void rowcheck_f16(const f16s* a, const f16s* c, u32 n, SampleRows rows, u32 nrows, u32 upper, double* out) {
     rowcheck<f16s>(a, c, n, rows, nrows, upper, out);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Checksums of every element of C: every row sum and every column sum, f64, in one pass.
+// A block (32 x 8 threads) takes a tile of LINE_TILE_ROWS rows x LINE_TILE_COLS columns: each
+// warp walks rows of the tile, its lanes on neighbouring columns (coalesced), adding each row's
+// values across the warp (one partial per row and tile column) and keeping per-column sums in
+// registers (one partial per column and tile row, after the 8 warps are added in order). The
+// partials are added per row and per column in index order by linesum_finish: no atomics,
+// so the sums of an unchanged C are the same bits in every repetition.
+// ---------------------------------------------------------------------------------------------
+#define LINE_TILE_ROWS 128
+#define LINE_TILE_COLS 512
+#define LINE_PER_LANE (LINE_TILE_COLS / 32)
+
+template <typename T>
+__device__ void linesum_partial(const T* __restrict__ c, u32 n, double* __restrict__ row_part, double* __restrict__ col_part) {
+    __shared__ double warp_cols[8][LINE_TILE_COLS];
+    u32 lane = threadIdx.x, warp = threadIdx.y;
+    u64 c0 = (u64)blockIdx.x * LINE_TILE_COLS;
+    u64 r0 = (u64)blockIdx.y * LINE_TILE_ROWS;
+    double cols[LINE_PER_LANE];
+#pragma unroll
+    for (int q = 0; q < LINE_PER_LANE; ++q) cols[q] = 0.0;
+    for (u32 i = warp; i < LINE_TILE_ROWS && r0 + i < n; i += 8) {
+        const T* row = c + (r0 + i) * n;
+        double v[LINE_PER_LANE];
+#pragma unroll
+        for (int q = 0; q < LINE_PER_LANE; ++q) {
+            u64 j = c0 + lane + 32 * q;
+            v[q] = (j < n) ? to_double(row[j]) : 0.0;
+        }
+        double acc = 0.0;
+#pragma unroll
+        for (int q = 0; q < LINE_PER_LANE; ++q) {
+            acc += v[q];
+            cols[q] += v[q];
+        }
+        acc = warp_sum(acc);
+        if (lane == 0) row_part[(u64)blockIdx.x * n + r0 + i] = acc;
+    }
+#pragma unroll
+    for (int q = 0; q < LINE_PER_LANE; ++q) warp_cols[warp][lane + 32 * q] = cols[q];
+    __syncthreads();
+    for (u32 k = warp * 32 + lane; k < LINE_TILE_COLS; k += 256) {
+        u64 j = c0 + k;
+        if (j < n) {
+            double total = 0.0;
+#pragma unroll
+            for (int w = 0; w < 8; ++w) total += warp_cols[w][k];
+            col_part[(u64)blockIdx.y * n + j] = total;
+        }
+    }
+}
+
+extern "C" __global__ void linesum_f32_partial(const float* c, u32 n, double* row_part, double* col_part) {
+    linesum_partial<float>(c, n, row_part, col_part);
+}
+
+extern "C" __global__ void linesum_f64_partial(const double* c, u32 n, double* row_part, double* col_part) {
+    linesum_partial<double>(c, n, row_part, col_part);
+}
+
+extern "C" __global__ void linesum_bf16_partial(const bf16s* c, u32 n, double* row_part, double* col_part) {
+    linesum_partial<bf16s>(c, n, row_part, col_part);
+}
+
+extern "C" __global__ void linesum_f16_partial(const f16s* c, u32 n, double* row_part, double* col_part) {
+    linesum_partial<f16s>(c, n, row_part, col_part);
+}
+
+// lines[0..n) = row sums (adding the tile columns' partials), lines[n..2n) = column sums
+// (adding the tile rows'): blockIdx.y picks which, each block 32 x 8 as in colsum_finish.
+extern "C" __global__ void linesum_finish(const double* __restrict__ row_part, u32 row_chunks, const double* __restrict__ col_part, u32 col_chunks, u32 n, double* __restrict__ lines) {
+    if (blockIdx.y == 0)
+        finish_columns(row_part, n, row_chunks, lines);
+    else
+        finish_columns(col_part, n, col_chunks, lines + n);
+}
+
+// The exact reference of every row (and column) sum of C = A.A^T: out[i] = sum_k A[i,k] c[k],
+// c = the column sums of A, in f64. One warp per row, lanes on neighbouring k.
+template <typename T>
+__device__ void lineref(const T* __restrict__ a, u32 n, const double* __restrict__ colsum, double* __restrict__ out) {
+    u64 r = (u64)blockIdx.x * 8 + threadIdx.y;
+    if (r >= n) return;
+    const T* row = a + r * n;
+    double acc = 0.0;
+    for (u32 k = threadIdx.x; k < n; k += 32) acc += to_double(row[k]) * colsum[k];
+    acc = warp_sum(acc);
+    if (threadIdx.x == 0) out[r] = acc;
+}
+
+extern "C" __global__ void lineref_f32(const float* a, u32 n, const double* colsum, double* out) {
+    lineref<float>(a, n, colsum, out);
+}
+
+extern "C" __global__ void lineref_f64(const double* a, u32 n, const double* colsum, double* out) {
+    lineref<double>(a, n, colsum, out);
+}
+
+extern "C" __global__ void lineref_bf16(const bf16s* a, u32 n, const double* colsum, double* out) {
+    lineref<bf16s>(a, n, colsum, out);
+}
+
+extern "C" __global__ void lineref_f16(const f16s* a, u32 n, const double* colsum, double* out) {
+    lineref<f16s>(a, n, colsum, out);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The test-only fault: C[r, j] for r in [row, row + rows), j in [col, col + cols) becomes 0, or
+// (twice != 0) twice its value. The caller clips the block to C.
+// ---------------------------------------------------------------------------------------------
+__device__ __forceinline__ void set_scaled(float* p, float k) { *p = *p * k; }
+__device__ __forceinline__ void set_scaled(double* p, float k) { *p = *p * (double)k; }
+__device__ __forceinline__ void set_scaled(bf16s* p, float k) { *p = to_bf16((float)to_double(*p) * k); }
+__device__ __forceinline__ void set_scaled(f16s* p, float k) { *p = to_f16((float)to_double(*p) * k); }
+
+template <typename T>
+__device__ void inject(T* c, u32 n, u32 row, u32 col, u32 rows, u32 cols, u32 twice) {
+    u32 t = blockIdx.x * blockDim.x + threadIdx.x;
+    if (t >= rows * cols) return;
+    u64 r = row + t / cols, j = col + t % cols;
+    set_scaled(c + r * n + j, twice ? 2.0f : 0.0f);
+}
+
+extern "C" __global__ void inject_f32(float* c, u32 n, u32 row, u32 col, u32 rows, u32 cols, u32 twice) {
+    inject<float>(c, n, row, col, rows, cols, twice);
+}
+
+extern "C" __global__ void inject_f64(double* c, u32 n, u32 row, u32 col, u32 rows, u32 cols, u32 twice) {
+    inject<double>(c, n, row, col, rows, cols, twice);
+}
+
+extern "C" __global__ void inject_bf16(bf16s* c, u32 n, u32 row, u32 col, u32 rows, u32 cols, u32 twice) {
+    inject<bf16s>(c, n, row, col, rows, cols, twice);
+}
+
+extern "C" __global__ void inject_f16(f16s* c, u32 n, u32 row, u32 col, u32 rows, u32 cols, u32 twice) {
+    inject<f16s>(c, n, row, col, rows, cols, twice);
 }

@@ -11,6 +11,7 @@
 //! in any order has a relative error that in practice stays well under `16·√n·u` (a random-walk
 //! bound with a wide margin; the worst case `n·u` is never approached by blocked GEMMs).
 
+use crate::model::Second;
 use crate::model::dtype::DType;
 use crate::record::{LineFailure, LineSums, Verification};
 
@@ -161,18 +162,35 @@ pub fn check(dtype: DType, n: usize, data: &VerificationData<'_>, sums: &[f64]) 
     }
 }
 
-/// Relative tolerance of a row or column sum of C (`None` where it is not derived yet: the GPU's
-/// storage types, whose backend does not offer line sums). The n rounding errors of a row's
-/// elements have random signs and cancel: on f32 the row sums of numpy's OpenBLAS product were
-/// within 0.36·u of A·c at n = 500 and 0.12·u at n = 4000 (u = 2⁻²⁴), shrinking with n. So
-/// `64·u` bounds them with a wide margin, plus `16·√n·2⁻⁵³` for the f64 reference itself, while
-/// one wrong element moves its sums by about 1/n of them: 1677·u at n = 10000, 256·u at 65536.
-pub fn line_tolerance(dtype: DType, n: usize) -> Option<f64> {
-    let reference = 16.0 * (n.max(1) as f64).sqrt() * DType::F64.unit_roundoff();
-    match dtype {
-        DType::F32 | DType::F64 => Some(64.0 * dtype.unit_roundoff() + reference),
-        DType::Tf32 | DType::Bf16 | DType::F16 => None,
-    }
+/// Relative tolerance of a row or column sum of C, from the errors its n elements carry:
+///
+/// - **f32, f64** (outputs rounded once from the exact products' accumulation): the rounding
+///   errors have random signs and cancel: on f32 the row sums of numpy's OpenBLAS product were
+///   within 0.36·u of A·c at n = 500 and 0.12·u at n = 4000 (u = 2⁻²⁴), shrinking with n. So
+///   `64·u` bounds them with a wide margin.
+/// - **bf16, f16** (FP32 accumulation, each output rounded to the storage type, u_s = 2⁻⁸ or
+///   2⁻¹¹): n independent roundings of at most u_s of elements of one sign: by Hoeffding's
+///   inequality their sum's relative error exceeds `u_s·√(2·ln(2/p))/√n·ρ` with probability
+///   under p; p = 10⁻¹⁵ and ρ = 2 (the largest element over the mean, the diagonal) give
+///   `16·u_s/√n`, plus `64·2⁻²⁴` for the FP32 accumulation inside each element.
+/// - **tf32** (f32 storage, inputs rounded to TF32's 10-bit significand, u_t = 2⁻¹¹): a row
+///   sum Σⱼ Σₖ A_ik·A_jk carries A_ik's rounding in every term of row i, so it cancels over k
+///   only, as above: `16·u_t/√n`, plus the f32 output's `64·2⁻²⁴`.
+///
+/// Each adds `16·√n·2⁻⁵³` for the f64 reference itself. One wrong element moves its sums by
+/// about 1/n of them (1677·u at n = 10000 in f32); a zeroed 64×64 tile moves 64 of each by
+/// 64/n, 6.4·10⁻³ at n = 10000 against bf16's bound of 6.3·10⁻⁴.
+pub fn line_tolerance(dtype: DType, n: usize) -> f64 {
+    let root_n = (n.max(1) as f64).sqrt();
+    let reference = 16.0 * root_n * DType::F64.unit_roundoff();
+    let accumulate = 64.0 * DType::F32.unit_roundoff();
+    reference
+        + match dtype {
+            DType::F32 | DType::F64 => 64.0 * dtype.unit_roundoff(),
+            DType::Bf16 | DType::F16 | DType::Tf32 => {
+                16.0 * dtype.unit_roundoff() / root_n + accumulate
+            }
+        }
 }
 
 /// The reference of every row and column sum, A·c with c the column sums of A, in f64 (O(n²)),
@@ -194,16 +212,47 @@ const NAMED: usize = 16;
 /// Most failing repetitions kept in the record.
 const FAILURES_KEPT: usize = 16;
 
-/// The running check of every repetition's row and column sums against [`line_reference`].
+/// The running check of every repetition's row and column sums against [`line_reference`]
+/// and, where the backend's product is deterministic, against each other bit for bit.
+///
+/// **Bit for bit.** An unchanged C gives the same sums, bits and all, in every repetition
+/// (the sums are added in a fixed order on every backend that claims this). So the first
+/// repetition that passes the tolerance becomes the fingerprint, and every later one must
+/// match it exactly: a fault far under the tolerance (one element in bf16) still changes its
+/// row's sum. If most repetitions compared differ from the fingerprint and agree with each
+/// other, it was the fingerprint's repetition that was hit, and it is the one named.
 #[derive(Debug)]
 pub struct LineChecker {
     reference: Vec<f64>,
     record: LineSums,
+    bitwise: Option<Bitwise>,
+}
+
+/// The bit-for-bit comparison's state.
+#[derive(Debug)]
+struct Bitwise {
+    /// The fingerprint's repetition and its sums' bits (rows, then columns).
+    first: Option<(u32, bool, Vec<u64>)>,
+    /// Repetitions compared with it.
+    compared: u32,
+    /// Those that differed.
+    differing: u32,
+    /// The first of them (lines named against the fingerprint).
+    kept: Vec<LineFailure>,
+    /// The hash of the differing repetitions' bits while they all agree; `None` once two
+    /// disagree (or before any differed).
+    agreed: Option<u64>,
 }
 
 impl LineChecker {
-    /// A checker against `reference` with relative bound `tolerance`.
-    pub fn new(reference: Vec<f64>, tolerance: f64, injected_fault: Option<String>) -> Self {
+    /// A checker against `reference` with relative bound `tolerance`; `bitwise` where the
+    /// backend's product and sums are deterministic.
+    pub fn new(
+        reference: Vec<f64>,
+        tolerance: f64,
+        injected_fault: Option<String>,
+        bitwise: bool,
+    ) -> Self {
         LineChecker {
             reference,
             record: LineSums {
@@ -213,7 +262,17 @@ impl LineChecker {
                 failed_repetitions: 0,
                 failures: Vec::new(),
                 injected_fault,
+                bitwise_compared: bitwise,
+                median_s: None,
+                share_of_matmul: None,
             },
+            bitwise: bitwise.then_some(Bitwise {
+                first: None,
+                compared: 0,
+                differing: 0,
+                kept: Vec::new(),
+                agreed: None,
+            }),
         }
     }
 
@@ -244,6 +303,9 @@ impl LineChecker {
         r.repetitions_checked += 1;
         r.max_rel_error = r.max_rel_error.max(worst);
         if bad_rows.is_empty() && bad_columns.is_empty() {
+            if let Some(b) = self.bitwise.as_mut() {
+                b.compare(repetition, warmup, rows, columns);
+            }
             return;
         }
         r.failed_repetitions += 1;
@@ -256,13 +318,103 @@ impl LineChecker {
                 rows: bad_rows.into_iter().take(NAMED).collect(),
                 columns: bad_columns.into_iter().take(NAMED).collect(),
                 max_rel_error: worst,
+                bitwise: false,
             });
         }
     }
 
-    /// What the record keeps.
-    pub fn finish(self) -> LineSums {
-        self.record
+    /// What the record keeps; `costs` are the measured repetitions' (line sums, matmul)
+    /// device times, where the sums are a step of their own.
+    pub fn finish(self, costs: &[(Second, Second)]) -> LineSums {
+        let mut record = self.record;
+        if let Some(b) = self.bitwise {
+            let (count, odd) = b.odd_ones();
+            record.failed_repetitions += count;
+            record.failures.extend(odd);
+            record.failures.sort_by_key(|f| f.repetition);
+            record.failures.truncate(FAILURES_KEPT);
+        }
+        let lines: Vec<Second> = costs.iter().map(|c| c.0).collect();
+        let matmul: Vec<Second> = costs.iter().map(|c| c.1).collect();
+        if let (Some(l), Some(m)) = (
+            crate::model::stats::Summary::from_samples(&lines),
+            crate::model::stats::Summary::from_samples(&matmul),
+        ) {
+            record.median_s = Some(l.median_s);
+            record.share_of_matmul = Some(l.median_s / m.median_s.max(f64::MIN_POSITIVE));
+        }
+        record
+    }
+}
+
+/// The bits of a repetition's sums, rows then columns.
+fn bits(rows: &[f64], columns: &[f64]) -> Vec<u64> {
+    rows.iter().chain(columns).map(|v| v.to_bits()).collect()
+}
+
+impl Bitwise {
+    fn compare(&mut self, repetition: u32, warmup: bool, rows: &[f64], columns: &[f64]) {
+        let now = bits(rows, columns);
+        let Some((_, _, first)) = &self.first else {
+            self.first = Some((repetition, warmup, now));
+            return;
+        };
+        self.compared += 1;
+        if *first == now {
+            return;
+        }
+        let n = rows.len();
+        let differ = |range: std::ops::Range<usize>| -> Vec<usize> {
+            range
+                .filter(|&i| first.get(i) != now.get(i))
+                .map(|i| i % n.max(1))
+                .collect()
+        };
+        let (bad_rows, bad_columns) = (differ(0..n), differ(n..now.len().max(first.len())));
+        let hash = {
+            use std::hash::{Hash, Hasher};
+            let mut h = std::collections::hash_map::DefaultHasher::new();
+            now.hash(&mut h);
+            h.finish()
+        };
+        self.agreed = match (self.differing, self.agreed) {
+            (0, _) => Some(hash),
+            (_, Some(h)) if h == hash => Some(h),
+            _ => None,
+        };
+        self.differing += 1;
+        if self.kept.len() < FAILURES_KEPT {
+            self.kept.push(LineFailure {
+                repetition,
+                warmup,
+                rows_failed: u32::try_from(bad_rows.len()).unwrap_or(u32::MAX),
+                columns_failed: u32::try_from(bad_columns.len()).unwrap_or(u32::MAX),
+                rows: bad_rows.into_iter().take(NAMED).collect(),
+                columns: bad_columns.into_iter().take(NAMED).collect(),
+                max_rel_error: 0.0,
+                bitwise: true,
+            });
+        }
+    }
+
+    /// The repetitions whose sums were not the same bits as the others', and how many.
+    fn odd_ones(self) -> (u32, Vec<LineFailure>) {
+        let Some((first_rep, first_warmup, _)) = self.first else {
+            return (0, Vec::new());
+        };
+        let most_differ = self.differing >= 2 && 2 * self.differing > self.compared;
+        if most_differ && self.agreed.is_some() {
+            // every other repetition agrees: the fingerprint's was the odd one
+            return match self.kept.into_iter().next() {
+                Some(mut f) => {
+                    f.repetition = first_rep;
+                    f.warmup = first_warmup;
+                    (1, vec![f])
+                }
+                None => (0, Vec::new()),
+            };
+        }
+        (self.differing, self.kept)
     }
 }
 
@@ -273,9 +425,9 @@ mod tests {
     #[test]
     fn line_sums_catch_and_place_a_wrong_element_in_any_repetition() {
         let reference = vec![10.0, 20.0, 30.0];
-        let tol = line_tolerance(DType::F32, 3).unwrap();
-        assert!(tol < 5e-6 && line_tolerance(DType::Bf16, 3).is_none());
-        let mut checker = LineChecker::new(reference.clone(), tol, None);
+        let tol = line_tolerance(DType::F32, 3);
+        assert!(tol < 5e-6);
+        let mut checker = LineChecker::new(reference.clone(), tol, None, false);
         checker.check(1, true, &reference, &reference);
         let mut rows = reference.clone();
         rows[1] *= 1.0 + 1e-4; // one element of row 1 off by 1/n of the row's sum, roughly
@@ -283,8 +435,9 @@ mod tests {
         cols[2] *= 1.0 - 1e-4;
         checker.check(2, false, &rows, &cols);
         checker.check(3, false, &reference[..2], &reference); // a short vector fails every line
-        let r = checker.finish();
+        let r = checker.finish(&[]);
         assert_eq!((r.repetitions_checked, r.failed_repetitions), (3, 2));
+        assert_eq!((r.median_s, r.share_of_matmul), (None, None));
         let f = &r.failures[0];
         assert_eq!((f.repetition, f.warmup), (2, false));
         assert_eq!((f.rows.clone(), f.columns.clone()), (vec![1], vec![2]));
@@ -295,6 +448,81 @@ mod tests {
         assert!(r.failures[1].max_rel_error.is_infinite());
         let text = r.summary();
         assert!(text.starts_with("row/column sums FAILED in 2 of 3 repetitions, first repetition 2: rows 1, columns 2"), "{text}");
+    }
+
+    #[test]
+    fn line_tolerances_leave_room_for_rounding_and_catch_a_zeroed_tile() {
+        for &dtype in <DType as clap::ValueEnum>::value_variants() {
+            for n in [256usize, 4096, 10_000, 16_384, 65_536] {
+                let tol = line_tolerance(dtype, n);
+                // a zeroed 64×64 tile moves 64 row sums by 64/n of them
+                let tile = 64.0 / n as f64;
+                let storage = match dtype {
+                    DType::F32 | DType::F64 => dtype.unit_roundoff(),
+                    _ => dtype.unit_roundoff() / (n as f64).sqrt(),
+                };
+                assert!(tol > 8.0 * storage, "{dtype} n={n}: {tol:e}");
+                assert!(tile > 3.0 * tol, "{dtype} n={n}: tile {tile:e} vs {tol:e}");
+            }
+        }
+        // one zeroed element (1/n of its sums) is caught in f32 and f64
+        for n in [1000usize, 10_000, 65_536] {
+            for dtype in [DType::F32, DType::F64] {
+                assert!(1.0 / n as f64 > 3.0 * line_tolerance(dtype, n), "{dtype} {n}");
+            }
+        }
+    }
+
+    #[test]
+    fn repetitions_are_compared_bit_for_bit_and_the_odd_one_is_named() {
+        let reference: Vec<f64> = vec![10.0, 20.0, 30.0];
+        let tol = 1e-3;
+        let nudged = |i: usize| {
+            let mut v = reference.clone();
+            v[i] = f64::from_bits(v[i].to_bits() + 1); // far within the bound
+            v
+        };
+        // repetition 3 differs in row 1 and column 2: named, though within the bound
+        let mut checker = LineChecker::new(reference.clone(), tol, None, true);
+        for rep in 1..=5 {
+            let (rows, cols) = if rep == 3 {
+                (nudged(1), nudged(2))
+            } else {
+                (reference.clone(), reference.clone())
+            };
+            checker.check(rep, rep == 1, &rows, &cols);
+        }
+        let r = checker.finish(&[(1e-4, 1e-2), (3e-4, 3e-2), (2e-4, 2e-2)]);
+        assert!(r.bitwise_compared);
+        assert_eq!(r.failed_repetitions, 1);
+        let f = &r.failures[0];
+        assert!(f.bitwise && f.repetition == 3, "{f:?}");
+        assert_eq!((f.rows.clone(), f.columns.clone()), (vec![1], vec![2]));
+        assert_eq!(r.median_s, Some(2e-4));
+        assert!((r.share_of_matmul.unwrap() - 0.01).abs() < 1e-12);
+        assert!(r.summary().contains("not the same bits"), "{}", r.summary());
+        // repetition 1 was hit: every other one agrees against it, so it is the one named
+        let mut checker = LineChecker::new(reference.clone(), tol, None, true);
+        checker.check(1, true, &nudged(0), &reference);
+        for rep in 2..=4 {
+            checker.check(rep, false, &reference, &reference);
+        }
+        let r = checker.finish(&[]);
+        assert_eq!(r.failed_repetitions, 1);
+        assert_eq!((r.failures[0].repetition, r.failures[0].warmup), (1, true));
+        assert_eq!(r.failures[0].rows, vec![0]);
+        // identical repetitions pass; without `bitwise` a difference within the bound passes
+        let mut checker = LineChecker::new(reference.clone(), tol, None, true);
+        for rep in 1..=3 {
+            checker.check(rep, false, &reference, &reference);
+        }
+        let r = checker.finish(&[]);
+        assert_eq!(r.failed_repetitions, 0);
+        assert!(r.summary().contains("the same bits in each"), "{}", r.summary());
+        let mut checker = LineChecker::new(reference.clone(), tol, None, false);
+        checker.check(1, false, &reference, &reference);
+        checker.check(2, false, &nudged(1), &reference);
+        assert_eq!(checker.finish(&[]).failed_repetitions, 0);
     }
 
     /// A small A's flat verification buffer (exact products, naive f64) and Σ(A·Aᵀ).

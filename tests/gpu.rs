@@ -524,3 +524,79 @@ fn gpu_syrk_matches_the_cpu_and_passes_verification() {
         );
     }
 }
+
+/// Runs `matbench gpu N --dtype D` with the test-only fault `fault` (if any): one warm-up,
+/// three measured repetitions, JSON on stdout. Returns the exit code and the record.
+fn gpu_fault_run(n: &str, dtype: &str, fault: Option<&str>) -> (Option<i32>, serde_json::Value) {
+    let mut cmd = common::matbench_bare();
+    if let Some(f) = fault {
+        cmd.env("MATBENCH_INJECT_FAULT", f);
+    }
+    let out = cmd
+        .args(["gpu", n, "--dtype", dtype, "--warmup", "1", "--warmup-time", "0"])
+        .args(["--reps", "3", "--format", "json", "--no-save"])
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "{dtype} {fault:?}: no JSON ({e}): {}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    (out.status.code(), v)
+}
+
+/// Silent data corruption on the GPU: every row and column sum of every repetition, checked on
+/// the device against A·(column sums of A) and bit for bit across repetitions. A zeroed 64×64
+/// tile is caught and placed in every dtype, a zeroed or doubled element in f32 and f64, and a
+/// single zeroed bf16 element (under the bf16 bound) by the bitwise comparison.
+#[test]
+fn gpu_every_element_of_every_repetition_is_checked_in_every_dtype() {
+    require_gpu!("gpu_every_element_of_every_repetition_is_checked_in_every_dtype");
+    let ints = |v: &serde_json::Value| -> Vec<u64> {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x.as_u64().unwrap())
+            .collect()
+    };
+    for dtype in ["f32", "f64", "tf32", "bf16", "f16"] {
+        let (code, v) = gpu_fault_run("2048", dtype, None);
+        let lines = &v["verification"]["line_sums"];
+        assert_eq!(code, Some(0), "{dtype} clean: {lines}");
+        assert_eq!(lines["failed_repetitions"], 0, "{dtype}: {lines}");
+        assert_eq!(lines["repetitions_checked"], 4, "{dtype}: {lines}");
+        assert_eq!(lines["bitwise_compared"], true, "{dtype}: {lines}");
+        assert!(lines["share_of_matmul"].as_f64().unwrap() > 0.0, "{lines}");
+        common::assert_meets_the_schema(&v);
+        let tile_rows: Vec<u64> = (640..656).collect();
+        let tile_cols: Vec<u64> = (1030..1046).collect();
+        let mut cases = vec![("2:tile:640:1030", 2, tile_rows, tile_cols, false, false)];
+        if dtype == "f32" || dtype == "f64" {
+            cases.push(("4:zero:17:2000", 4, vec![17], vec![2000], false, false));
+            cases.push(("1:double:2047:0", 1, vec![2047], vec![0], true, false));
+        }
+        if dtype == "bf16" {
+            cases.push(("3:zero:5:6", 3, vec![5], vec![6], false, true));
+        }
+        for (fault, repetition, rows, columns, warmup, bitwise) in cases {
+            let (code, v) = gpu_fault_run("2048", dtype, Some(fault));
+            let lines = &v["verification"]["line_sums"];
+            assert_eq!(code, Some(1), "{dtype} {fault}: {lines}");
+            assert_eq!(v["verification"]["passed"], false, "{dtype} {fault}");
+            assert_eq!(lines["failed_repetitions"], 1, "{dtype} {fault}: {lines}");
+            let f = &lines["failures"][0];
+            assert_eq!(f["repetition"], repetition, "{dtype} {fault}: {lines}");
+            assert_eq!(f["warmup"], warmup, "{dtype} {fault}: {lines}");
+            assert_eq!(f["bitwise"], bitwise, "{dtype} {fault}: {lines}");
+            assert_eq!(ints(&f["rows"]), rows, "{dtype} {fault}: {lines}");
+            assert_eq!(ints(&f["columns"]), columns, "{dtype} {fault}: {lines}");
+            assert!(
+                lines["injected_fault"]
+                    .as_str()
+                    .is_some_and(|s| s.contains("test-only")),
+                "{lines}"
+            );
+        }
+    }
+}

@@ -719,6 +719,8 @@ impl Backend for CpuBackend {
                 matmul_s,
                 reduce_s: start.elapsed().as_secs_f64(),
                 sum,
+                // the line sums are computed in the reduction's pass
+                lines_s: None,
             })
         })
     }

@@ -35,6 +35,9 @@ pub struct Iteration {
     pub reduce_s: Second,
     /// s, accumulated in f64.
     pub sum: f64,
+    /// Every row and column sum of C, device-timed, where they are a step of their own (the
+    /// GPU); `None` where they are computed in the reduction's pass (the CPU) or not at all.
+    pub lines_s: Option<Second>,
 }
 
 /// A copy of A on the host (tests and debugging only; never on the timed path).
@@ -111,9 +114,16 @@ pub trait Backend {
 
     /// The exact reference of every row and column sum of C, A·(Σ columns of A) in f64, and
     /// the test-only fault this backend will inject, if any (`None`: the backend offers no
-    /// line sums, as the GPU does not yet; or the product is a SYRK).
+    /// line sums, or the product is a SYRK).
     fn line_reference(&mut self) -> Option<(Vec<f64>, Option<String>)> {
         None
+    }
+
+    /// Whether an unchanged C gives the same line sums, bit for bit, in every repetition
+    /// (a deterministic product, sums added in a fixed order), so that
+    /// [`crate::verify::LineChecker`] compares repetitions with each other too.
+    fn reproducible(&self) -> bool {
+        false
     }
 
     /// The last repetition's row and column sums of C, f64.

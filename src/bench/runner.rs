@@ -76,7 +76,7 @@ pub fn run(job: &Job, backend: &mut dyn Backend, ctx: &RunContext) -> Result<Run
         verification.line_sums = Some(lines);
     }
     if let Some(t) = measured.line_reference_s {
-        verify_steps_s.insert("line sums' reference (host, before the warm-up)".into(), t);
+        verify_steps_s.insert("line sums' reference (before the warm-up)".into(), t);
     }
     let measured_reps = &measured.iterations[measured.warmup_runs as usize..];
     let summary = |f: fn(&Iteration) -> f64| {
@@ -189,9 +189,11 @@ fn measure(job: &Job, backend: &mut dyn Backend, stage: &dyn Fn(Stage)) -> Resul
     // Every repetition's row and column sums, where the backend offers them (module docs of
     // `verify::LineChecker`); the reference is computed once, outside the timed work.
     let line_start = crate::backend::monotonic_s();
-    let mut lines = verify::line_tolerance(job.dtype, job.n)
-        .zip(backend.line_reference())
-        .map(|(tol, (reference, fault))| verify::LineChecker::new(reference, tol, fault));
+    let tolerance = verify::line_tolerance(job.dtype, job.n);
+    let bitwise = backend.reproducible();
+    let mut lines = backend.line_reference().map(|(reference, fault)| {
+        verify::LineChecker::new(reference, tolerance, fault, bitwise)
+    });
     let line_reference_s = lines
         .as_ref()
         .map(|_| crate::backend::monotonic_s() - line_start);
@@ -252,6 +254,13 @@ fn measure(job: &Job, backend: &mut dyn Backend, stage: &dyn Fn(Stage)) -> Resul
         median_rel_std_error: matmul_times.rel_std_error(),
         measured_s: backend.wall_clock_s() - measuring,
     };
+    let lines = lines.map(|checker| {
+        let costs: Vec<(Second, Second)> = iterations[warmup_runs as usize..]
+            .iter()
+            .filter_map(|i| i.lines_s.map(|l| (l, i.matmul_s)))
+            .collect();
+        checker.finish(&costs)
+    });
     Ok(Measured {
         warmup_runs,
         generate_s,
@@ -262,7 +271,7 @@ fn measure(job: &Job, backend: &mut dyn Backend, stage: &dyn Fn(Stage)) -> Resul
         telemetry,
         ends_s,
         measuring_at: measuring,
-        lines: lines.map(verify::LineChecker::finish),
+        lines,
         line_reference_s,
     })
 }

@@ -267,6 +267,18 @@ pub struct LineSums {
     /// A fault put in on purpose (`MATBENCH_INJECT_FAULT`, for tests of this check); `null`
     /// in a real run.
     pub injected_fault: Option<String>,
+    /// Every repetition's sums were also compared bit for bit with the first passing one's
+    /// (the backend's product is deterministic: the GPU's cuBLAS); a difference fails its
+    /// repetition even within the bound.
+    #[serde(default)]
+    pub bitwise_compared: bool,
+    /// Median device time of the sums per measured repetition, where they are a step of their
+    /// own (the GPU; on the CPU they are computed in the reduction's pass).
+    #[serde(default)]
+    pub median_s: Option<Second>,
+    /// `median_s` over the matmul's median: what the check costs.
+    #[serde(default)]
+    pub share_of_matmul: Option<f64>,
 }
 
 /// One repetition whose checksums failed.
@@ -284,8 +296,12 @@ pub struct LineFailure {
     pub rows_failed: u32,
     /// How many columns failed in all.
     pub columns_failed: u32,
-    /// Largest relative error of a sum in this repetition.
+    /// Largest relative error of a sum in this repetition (0 where only `bitwise` failed).
     pub max_rel_error: f64,
+    /// The sums were within the bound but not the same bits as the other repetitions': the
+    /// rows and columns named are those whose bits differed.
+    #[serde(default)]
+    pub bitwise: bool,
 }
 
 impl Verification {
@@ -344,21 +360,38 @@ impl LineSums {
             Some(f) => format!(" [injected: {f}]"),
             None => String::new(),
         };
+        let cost = match self.share_of_matmul {
+            Some(share) => format!("; {:.1}% of the matmul's time", 100.0 * share),
+            None => String::new(),
+        };
         match self.failures.first() {
             None => format!(
-                "every row and column sum of {} repetitions within {:.1e} (largest {:.2e}){injected}",
-                self.repetitions_checked, self.tolerance, self.max_rel_error
+                "every row and column sum of {} repetitions within {:.1e} (largest {:.2e}){}{cost}{injected}",
+                self.repetitions_checked,
+                self.tolerance,
+                self.max_rel_error,
+                if self.bitwise_compared {
+                    ", the same bits in each"
+                } else {
+                    ""
+                }
             ),
             Some(f) => format!(
-                "row/column sums FAILED in {} of {} repetitions, first repetition {}{}: rows {}, columns {}, off by up to {:.2e} (bound {:.1e}){injected}",
+                "row/column sums FAILED in {} of {} repetitions, first repetition {}{}: rows {}, columns {}, {}{injected}",
                 self.failed_repetitions,
                 self.repetitions_checked,
                 f.repetition,
                 if f.warmup { " (warm-up)" } else { "" },
                 spans(&f.rows, f.rows_failed),
                 spans(&f.columns, f.columns_failed),
-                f.max_rel_error,
-                self.tolerance
+                if f.bitwise {
+                    "not the same bits as the other repetitions' (within the bound)".to_string()
+                } else {
+                    format!(
+                        "off by up to {:.2e} (bound {:.1e})",
+                        f.max_rel_error, self.tolerance
+                    )
+                }
             ),
         }
     }

@@ -26,7 +26,7 @@ pub(super) struct Gpu {
     pub(super) stream: Arc<CudaStream>,
     pub(super) blas: CudaBlas,
     pub(super) kernels: Kernels,
-    pub(super) events: [CudaEvent; 3],
+    pub(super) events: [CudaEvent; 4],
     pub(super) multiprocessors: u32,
 }
 
@@ -104,11 +104,11 @@ fn open_blas(stream: &Arc<CudaStream>) -> Result<CudaBlas, Error> {
     Ok(blas)
 }
 
-/// Three timing events (`CU_EVENT_DEFAULT`: timing on).
-fn timing_events(ctx: &Arc<CudaContext>) -> Result<[CudaEvent; 3], Error> {
+/// Four timing events (`CU_EVENT_DEFAULT`: timing on).
+fn timing_events(ctx: &Arc<CudaContext>) -> Result<[CudaEvent; 4], Error> {
     let timing = Some(sys::CUevent_flags::CU_EVENT_DEFAULT);
     let event = || ctx.new_event(timing).map_err(driver("creating an event"));
-    Ok([event()?, event()?, event()?])
+    Ok([event()?, event()?, event()?, event()?])
 }
 
 /// GPU `index` as a run records it.
@@ -152,6 +152,7 @@ impl CudaBackend {
             list: Vec::new(),
             since: Instant::now(),
         };
+        let fault = crate::backend::fault::Fault::from_env()?;
         probe::check_index(index)?;
         let (major, minor, multiprocessors) = capability(index)?;
         steps.step("driver");
@@ -228,6 +229,7 @@ impl CudaBackend {
             device,
             startup_steps: steps.list,
             op: MatOp::Gemm,
+            fault,
             state: None,
         })
     }

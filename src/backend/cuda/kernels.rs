@@ -86,6 +86,12 @@ pub struct TypedKernels {
     pub colsum_partial: CudaFunction,
     /// Sampled rows of C and their f64 references.
     pub rowcheck: CudaFunction,
+    /// First pass of every row and column sum of C.
+    pub linesum_partial: CudaFunction,
+    /// The exact reference of those sums, A·(column sums of A).
+    pub lineref: CudaFunction,
+    /// The test-only fault put into C.
+    pub inject: CudaFunction,
 }
 
 /// The loaded kernels.
@@ -106,6 +112,8 @@ pub struct Kernels {
     pub sum_upper_f64: CudaFunction,
     /// Second pass of the column sums.
     pub colsum_finish: CudaFunction,
+    /// Second pass of the row and column sums of C.
+    pub linesum_finish: CudaFunction,
 }
 
 impl Kernels {
@@ -134,6 +142,9 @@ pub fn names() -> Vec<String> {
                 format!("sum_{t}_partial"),
                 format!("colsum_{t}_partial"),
                 format!("rowcheck_{t}"),
+                format!("linesum_{t}_partial"),
+                format!("lineref_{t}"),
+                format!("inject_{t}"),
             ]
         })
         .collect();
@@ -141,6 +152,7 @@ pub fn names() -> Vec<String> {
     out.push("sum_upper_f32_partial".into());
     out.push("sum_upper_f64_partial".into());
     out.push("colsum_finish".into());
+    out.push("linesum_finish".into());
     out
 }
 
@@ -268,6 +280,9 @@ impl Kernels {
                 sum_partial: f(&format!("sum_{t}_partial"))?,
                 colsum_partial: f(&format!("colsum_{t}_partial"))?,
                 rowcheck: f(&format!("rowcheck_{t}"))?,
+                linesum_partial: f(&format!("linesum_{t}_partial"))?,
+                lineref: f(&format!("lineref_{t}"))?,
+                inject: f(&format!("inject_{t}"))?,
             })
         };
         Ok(Kernels {
@@ -279,6 +294,7 @@ impl Kernels {
             sum_upper_f32: f("sum_upper_f32_partial")?,
             sum_upper_f64: f("sum_upper_f64_partial")?,
             colsum_finish: f("colsum_finish")?,
+            linesum_finish: f("linesum_finish")?,
         })
     }
 }
@@ -300,6 +316,9 @@ mod tests {
             "#define MAX_SAMPLE_ROWS {}",
             crate::verify::MAX_SAMPLE_ROWS
         )));
+        let (rows, cols) = super::super::launch::LINE_TILE;
+        assert!(SOURCE.contains(&format!("#define LINE_TILE_ROWS {rows}\n")));
+        assert!(SOURCE.contains(&format!("#define LINE_TILE_COLS {cols}\n")));
     }
 
     /// The shipped CUBINs are this source's: its SHA-256 is the manifest's (CI also rebuilds

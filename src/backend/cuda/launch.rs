@@ -9,7 +9,7 @@ use super::driver;
 use crate::error::Error;
 use crate::verify::MAX_SAMPLE_ROWS;
 use cudarc::driver::{
-    CudaFunction, CudaSlice, CudaStream, DeviceRepr, LaunchConfig, PushKernelArg,
+    CudaFunction, CudaSlice, CudaStream, CudaViewMut, DeviceRepr, LaunchConfig, PushKernelArg,
 };
 use std::sync::Arc;
 
@@ -132,21 +132,16 @@ pub(super) struct SampleRows(pub(super) [u32; MAX_SAMPLE_ROWS]);
 // SAFETY: a plain array of u32, laid out as the kernels' `struct SampleRows { u32 r[MAX_SAMPLE_ROWS]; }`.
 unsafe impl DeviceRepr for SampleRows {}
 
-/// Launches the column sums of `a` into `checks[..n]` and the sampled-row check of `c` against
-/// `a` into `checks[n..]`.
-#[allow(clippy::too_many_arguments)]
-pub(super) fn launch_verify<T>(
+/// The column sums of `a` (n×n) into `out` (n doubles): row-chunk partials, then their
+/// fixed-order finish.
+fn launch_colsums<T>(
     stream: &Arc<CudaStream>,
-    (colsum_fn, finish_fn, rowcheck_fn): (&CudaFunction, &CudaFunction, &CudaFunction),
+    (colsum_fn, finish_fn): (&CudaFunction, &CudaFunction),
     a: &CudaSlice<T>,
-    c: &CudaSlice<T>,
     n: u32,
     (chunks, rows_per_chunk): (u32, u32),
     col_partial: &mut CudaSlice<f64>,
-    rows: SampleRows,
-    nrows: u32,
-    upper: u32,
-    checks: &mut CudaSlice<f64>,
+    out: &mut CudaViewMut<'_, f64>,
 ) -> Result<(), Error> {
     let cols = n.div_ceil(BLOCK);
     let mut b = stream.launch_builder(colsum_fn);
@@ -158,17 +153,44 @@ pub(super) fn launch_verify<T>(
     };
     // SAFETY: reads the n·n elements of `a`, writes chunks·n partials (the buffer's size).
     unsafe { b.launch(cfg) }.map_err(driver("launching the column sums"))?;
-    let (mut colsum, mut rowchecks) = checks.split_at_mut(n as usize);
     let mut b = stream.launch_builder(finish_fn);
-    b.arg(&*col_partial).arg(&n).arg(&chunks).arg(&mut colsum);
-    let finish = LaunchConfig {
-        grid_dim: (n.div_ceil(32), 1, 1),
+    b.arg(&*col_partial).arg(&n).arg(&chunks).arg(out);
+    // SAFETY: reads chunks·n partials, writes n sums into `out` (n long); the kernel's block
+    // shape is 32×8, as launched.
+    unsafe { b.launch(finish_grid(n, 1)) }
+        .map(|_| ())
+        .map_err(driver("launching the column sums"))
+}
+
+/// `colsum_finish` and `linesum_finish`: 32 columns × 8 groups of chunks per block, `parts`
+/// sets of sums along y.
+fn finish_grid(n: u32, parts: u32) -> LaunchConfig {
+    LaunchConfig {
+        grid_dim: (n.div_ceil(32), parts, 1),
         block_dim: (32, 8, 1),
         shared_mem_bytes: 0,
-    };
-    // SAFETY: reads chunks·n partials, writes n sums into the first n elements of `checks`;
-    // the kernel's block shape is 32×8, as launched.
-    unsafe { b.launch(finish) }.map_err(driver("launching the column sums"))?;
+    }
+}
+
+/// Launches the column sums of `a` into `checks[..n]` and the sampled-row check of `c` against
+/// `a` into `checks[n..]`.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn launch_verify<T>(
+    stream: &Arc<CudaStream>,
+    (colsum_fn, finish_fn, rowcheck_fn): (&CudaFunction, &CudaFunction, &CudaFunction),
+    a: &CudaSlice<T>,
+    c: &CudaSlice<T>,
+    n: u32,
+    chunks: (u32, u32),
+    col_partial: &mut CudaSlice<f64>,
+    rows: SampleRows,
+    nrows: u32,
+    upper: u32,
+    checks: &mut CudaSlice<f64>,
+) -> Result<(), Error> {
+    let (mut colsum, mut rowchecks) = checks.split_at_mut(n as usize);
+    let fns = (colsum_fn, finish_fn);
+    launch_colsums(stream, fns, a, n, chunks, col_partial, &mut colsum)?;
     let mut b = stream.launch_builder(rowcheck_fn);
     b.arg(a)
         .arg(c)
@@ -183,6 +205,114 @@ pub(super) fn launch_verify<T>(
     unsafe { b.launch(grid(n.div_ceil(ROWCHECK_J), BLOCK)) }
         .map(|_| ())
         .map_err(driver("launching the row checks"))
+}
+
+/// Rows × columns of C one line-sum block takes (the kernel's `LINE_TILE_ROWS`,
+/// `LINE_TILE_COLS`).
+pub const LINE_TILE: (u32, u32) = (128, 512);
+
+/// `(tile columns, tile rows)` of the line sums of an n×n C: how many partials each row sum
+/// and each column sum has.
+pub fn line_tiles(n: u32) -> (u32, u32) {
+    (n.div_ceil(LINE_TILE.1).max(1), n.div_ceil(LINE_TILE.0).max(1))
+}
+
+/// f64 partials the line sums need: one per row and tile column, one per column and tile row.
+pub fn line_partials(n: u32) -> usize {
+    let (tile_cols, tile_rows) = line_tiles(n);
+    (tile_cols as usize + tile_rows as usize) * n as usize
+}
+
+/// Every row sum of `c` into `lines[..n]` and every column sum into `lines[n..2n]`, in f64:
+/// one pass over C into `part` ([`line_partials`] long), then the fixed-order finish.
+pub(super) fn launch_line_sums<T>(
+    stream: &Arc<CudaStream>,
+    (partial_fn, finish_fn): (&CudaFunction, &CudaFunction),
+    c: &CudaSlice<T>,
+    n: u32,
+    part: &mut CudaSlice<f64>,
+    lines: &mut CudaSlice<f64>,
+) -> Result<(), Error> {
+    let (tile_cols, tile_rows) = line_tiles(n);
+    let (mut row_part, mut col_part) = part.split_at_mut(tile_cols as usize * n as usize);
+    let mut b = stream.launch_builder(partial_fn);
+    b.arg(c).arg(&n).arg(&mut row_part).arg(&mut col_part);
+    let cfg = LaunchConfig {
+        grid_dim: (tile_cols, tile_rows, 1),
+        block_dim: (32, 8, 1),
+        shared_mem_bytes: 0,
+    };
+    // SAFETY: block (x, y) reads C's tile of rows [128y, 128y+128) × columns [512x, 512x+512)
+    // clipped to n, and writes row_part[x·n + r] (tile_cols·n long) and col_part[y·n + j] (the
+    // rest of `part`, tile_rows·n long); the kernel's block shape is 32×8, as launched.
+    unsafe { b.launch(cfg) }.map_err(driver("launching the line sums"))?;
+    let mut b = stream.launch_builder(finish_fn);
+    b.arg(&mut row_part)
+        .arg(&tile_cols)
+        .arg(&mut col_part)
+        .arg(&tile_rows)
+        .arg(&n)
+        .arg(lines);
+    // SAFETY: reads the partials written above, writes 2n doubles of `lines` (2n long).
+    unsafe { b.launch(finish_grid(n, 2)) }
+        .map(|_| ())
+        .map_err(driver("launching the line sums"))
+}
+
+/// The exact reference of every line sum, A·(column sums of A), into `lines[..n]`, with the
+/// column sums themselves left in `lines[n..2n]`.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn launch_line_reference<T>(
+    stream: &Arc<CudaStream>,
+    (colsum_fn, finish_fn, lineref_fn): (&CudaFunction, &CudaFunction, &CudaFunction),
+    a: &CudaSlice<T>,
+    n: u32,
+    chunks: (u32, u32),
+    col_partial: &mut CudaSlice<f64>,
+    lines: &mut CudaSlice<f64>,
+) -> Result<(), Error> {
+    let (mut reference, mut colsum) = lines.split_at_mut(n as usize);
+    launch_colsums(stream, (colsum_fn, finish_fn), a, n, chunks, col_partial, &mut colsum)?;
+    let mut b = stream.launch_builder(lineref_fn);
+    b.arg(a).arg(&n).arg(&mut colsum).arg(&mut reference);
+    let cfg = LaunchConfig {
+        grid_dim: (n.div_ceil(8), 1, 1),
+        block_dim: (32, 8, 1),
+        shared_mem_bytes: 0,
+    };
+    // SAFETY: one warp per row r < n reads row r of `a` and the n column sums, writes
+    // reference[r] (n long); the kernel's block shape is 32×8, as launched.
+    unsafe { b.launch(cfg) }
+        .map(|_| ())
+        .map_err(driver("launching the line reference"))
+}
+
+/// The test-only fault: the block of `rows`×`cols` elements of `c` from (row, col) zeroed, or
+/// doubled (`twice`). The caller clips the block to C.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn launch_inject<T>(
+    stream: &Arc<CudaStream>,
+    inject_fn: &CudaFunction,
+    c: &mut CudaSlice<T>,
+    n: u32,
+    (row, col): (u32, u32),
+    (rows, cols): (u32, u32),
+    twice: bool,
+) -> Result<(), Error> {
+    let twice = u32::from(twice);
+    let mut b = stream.launch_builder(inject_fn);
+    b.arg(c)
+        .arg(&n)
+        .arg(&row)
+        .arg(&col)
+        .arg(&rows)
+        .arg(&cols)
+        .arg(&twice);
+    // SAFETY: writes C[row + t / cols, col + t % cols] for t < rows·cols, inside C because the
+    // caller clipped row + rows and col + cols to n.
+    unsafe { b.launch(grid((rows * cols).div_ceil(BLOCK).max(1), BLOCK)) }
+        .map(|_| ())
+        .map_err(driver("launching the injected fault"))
 }
 
 #[cfg(test)]
@@ -204,6 +334,20 @@ mod tests {
             assert!(chunks * rows >= n, "n={n}");
             assert!((chunks - 1) * rows < n, "n={n}: last chunk empty");
             assert!(chunks <= COLSUM_MAX_CHUNKS);
+        }
+    }
+
+    #[test]
+    fn line_tiles_cover_c_and_size_the_partials() {
+        assert_eq!(line_tiles(1), (1, 1));
+        assert_eq!(line_tiles(512), (1, 4));
+        assert_eq!(line_tiles(513), (2, 5));
+        assert_eq!(line_tiles(10_000), (20, 79));
+        assert_eq!(line_partials(10_000), 99 * 10_000);
+        for n in [1u32, 127, 128, 129, 4096, 65_537] {
+            let (tc, tr) = line_tiles(n);
+            assert!(tc * LINE_TILE.1 >= n && (tc - 1) * LINE_TILE.1 < n, "n={n}");
+            assert!(tr * LINE_TILE.0 >= n && (tr - 1) * LINE_TILE.0 < n, "n={n}");
         }
     }
 }

@@ -32,6 +32,7 @@ use crate::record::DeviceRecord;
 use crate::verify::{VerificationData, flat_len};
 use context::Gpu;
 use cudarc::driver::{CudaSlice, DriverError, PinnedHostSlice, sys};
+use crate::backend::fault::Fault;
 use steps::{Download, Fill, Multiply, Step, Verify, sample_rows};
 use storage::{Buffers, Map};
 
@@ -45,6 +46,8 @@ pub struct CudaBackend {
     device: DeviceRecord,
     startup_steps: Vec<(&'static str, Second)>,
     op: MatOp,
+    /// A test-only fault to put into C ([`crate::backend::fault`]).
+    fault: Option<Fault>,
     state: Option<State>,
 }
 
@@ -63,6 +66,18 @@ struct State {
     checks: CudaSlice<f64>,
     /// Page-locked host copy of `checks`, so the copy back runs at full speed.
     host_checks: PinnedHostSlice<f64>,
+    /// Every row and column sum of the last repetition's C (GEMM only): their partials, the
+    /// sums (rows, then columns; the reference before the warm-up), and their host copy.
+    lines: Option<Lines>,
+    /// Repetitions run since `prepare` (the test-only fault's clock).
+    repetitions: u32,
+}
+
+/// The checksums' buffers (module docs of [`crate::verify::LineChecker`]).
+struct Lines {
+    part: CudaSlice<f64>,
+    sums: CudaSlice<f64>,
+    host: PinnedHostSlice<f64>,
 }
 
 /// Maps a cudarc driver error to ours, naming `what` failed and keeping the error as source.
@@ -158,12 +173,20 @@ impl Backend for CudaBackend {
         let col_chunks = launch::colsum_chunks(n32);
         let reduce_blocks =
             launch::grid_stride_blocks((n as u64 * n as u64).div_ceil(4), self.gpu.multiprocessors);
-        // f64 work buffers: column-sum partials, the verification results, reduce partials.
+        let with_lines = self.op == MatOp::Gemm;
+        let line_len = if with_lines {
+            launch::line_partials(n32) as u64 + 2 * n as u64
+        } else {
+            0
+        };
+        // f64 work buffers: column-sum partials, the verification results, reduce partials,
+        // the line sums.
         let extra = 8
             * (u64::from(col_chunks.0) * n as u64
                 + flat_len(n) as u64
                 + u64::from(reduce_blocks)
-                + 1);
+                + 1
+                + line_len);
         let need = matrices_byte(n, dtype)
             .and_then(|m| m.checked_add(extra))
             .ok_or_else(|| Error::OutOfMemory(format!("n = {n} is too large to address")))?;
@@ -185,6 +208,17 @@ impl Backend for CudaBackend {
         }
         let len = n * n;
         let bufs = Buffers::new(&self.gpu.stream, dtype, len)?;
+        let lines = if with_lines {
+            Some(Lines {
+                part: self.gpu.alloc(launch::line_partials(n32))?,
+                sums: self.gpu.alloc(2 * n)?,
+                // SAFETY: every element read back is first written by a copy from `sums`.
+                host: unsafe { self.gpu.ctx.alloc_pinned_with_flags::<f64>(2 * n, 0) }
+                    .map_err(driver("allocating page-locked host memory"))?,
+            })
+        } else {
+            None
+        };
         self.state = Some(State {
             n,
             dtype,
@@ -200,6 +234,8 @@ impl Backend for CudaBackend {
             // SAFETY: every element read back is first written by the copy from `checks`.
             host_checks: unsafe { self.gpu.ctx.alloc_pinned_with_flags::<f64>(flat_len(n), 0) }
                 .map_err(driver("allocating page-locked host memory"))?,
+            lines,
+            repetitions: 0,
         });
         self.gpu.sync()
     }
@@ -221,8 +257,12 @@ impl Backend for CudaBackend {
     }
 
     fn iterate(&mut self) -> Result<Iteration, Error> {
+        let fault = self.fault;
         let (g, st) = self.parts("prepare() first")?;
         let p = gemm::a_times_a_transposed(st.n)?;
+        st.repetitions += 1;
+        let (n, repetition) = (st.n, st.repetitions);
+        let fault = fault.filter(|f| f.repetition == repetition && f.row < n && f.col < n);
         g.record(0)?;
         let multiply = Multiply {
             gpu: g,
@@ -236,9 +276,25 @@ impl Backend for CudaBackend {
                 sum: &mut st.sum,
             },
             p,
+            fault,
         };
         multiply.map(&mut st.bufs)?;
         g.record(2)?;
+        if let Some(lines) = st.lines.as_mut() {
+            let k = g.kernels.for_dtype(st.dtype);
+            let sums = steps::LineSums {
+                stream: &g.stream,
+                fns: (&k.linesum_partial, &g.kernels.linesum_finish),
+                n: n as u32,
+                part: &mut lines.part,
+                lines: &mut lines.sums,
+            };
+            sums.map(&mut st.bufs)?;
+            g.record(3)?;
+            g.stream
+                .memcpy_dtoh(&lines.sums, &mut lines.host)
+                .map_err(driver("copying the line sums"))?;
+        }
         let mut sum = [0f64];
         g.stream
             .memcpy_dtoh(&st.sum, &mut sum)
@@ -248,7 +304,49 @@ impl Backend for CudaBackend {
             matmul_s: g.elapsed(0, 1)?,
             reduce_s: g.elapsed(1, 2)?,
             sum: sum[0],
+            lines_s: match st.lines {
+                Some(_) => Some(g.elapsed(2, 3)?),
+                None => None,
+            },
         })
+    }
+
+    fn line_reference(&mut self) -> Option<(Vec<f64>, Option<String>)> {
+        let fault = self.fault.map(|f| f.describe());
+        let (g, st) = self.parts("prepare() first").ok()?;
+        let lines = st.lines.as_mut()?;
+        let n = st.n;
+        let k = g.kernels.for_dtype(st.dtype);
+        let reference = steps::LineReference {
+            stream: &g.stream,
+            fns: (&k.colsum_partial, &g.kernels.colsum_finish, &k.lineref),
+            n: n as u32,
+            chunks: st.col_chunks,
+            col_partial: &mut st.col_partial,
+            lines: &mut lines.sums,
+        };
+        let mut out = vec![0f64; n];
+        let copied = reference.map(&mut st.bufs).and_then(|()| {
+            g.stream
+                .memcpy_dtoh(&lines.sums.slice(..n), &mut out)
+                .map_err(driver("copying the line reference"))?;
+            g.sync_as("computing the line reference")
+        });
+        // A failure here shows again, with its message, at the first repetition.
+        copied.ok().map(|()| (out, fault))
+    }
+
+    /// cuBLAS: "all cuBLAS API routines from a given toolkit version generate the same
+    /// bit-wise results at every run when executed on GPUs with the same architecture and the
+    /// same number of SMs" (one stream, no atomics mode, as here); our sums add in a fixed order.
+    fn reproducible(&self) -> bool {
+        true
+    }
+
+    fn line_sums(&self) -> Option<(&[f64], &[f64])> {
+        let st = self.state.as_ref()?;
+        let host = st.lines.as_ref()?.host.as_slice().ok()?;
+        Some(host.split_at(st.n))
     }
 
     fn verification_data(&mut self, rows: &[usize]) -> Result<VerificationData<'_>, Error> {

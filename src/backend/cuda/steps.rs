@@ -14,6 +14,7 @@ use super::launch::{self, SampleRows};
 use super::storage::{Element, Map};
 use super::{blas, driver, gemm};
 use crate::backend::HostMatrix;
+use crate::backend::fault::{self, Fault};
 use crate::error::Error;
 use crate::model::dtype::DType;
 use crate::model::vocab::MatOp;
@@ -38,12 +39,14 @@ impl Map for Fill<'_> {
     }
 }
 
-/// C = A·Aᵀ (GEMM or SYRK), event 1 recorded, then s = Σ C into `sum`.
+/// C = A·Aᵀ (GEMM or SYRK), event 1 recorded, the test-only fault if this repetition has one,
+/// then s = Σ C into `sum`.
 pub(super) struct Multiply<'a> {
     pub(super) gpu: &'a Gpu,
     pub(super) typed: &'a TypedKernels,
     pub(super) st: Step<'a>,
     pub(super) p: gemm::GemmParams,
+    pub(super) fault: Option<Fault>,
 }
 
 /// The run's shape and the f64 work buffers of the reduction.
@@ -70,6 +73,18 @@ impl Map for Multiply<'_> {
         } else {
             blas::run_gemm(&g.blas, &g.stream, st.dtype, &self.p, a, c)?;
             g.record(1)?;
+            if let Some(f) = self.fault {
+                let n = st.n as u32;
+                let (rows, cols) = match f.kind {
+                    fault::Kind::Zero | fault::Kind::Double => (1, 1),
+                    fault::Kind::Tile => (fault::TILE, fault::TILE),
+                };
+                let clip = |at: usize, len: usize| len.min(st.n.saturating_sub(at)) as u32;
+                let at = (f.row as u32, f.col as u32);
+                let size = (clip(f.row, rows), clip(f.col, cols));
+                let twice = f.kind == fault::Kind::Double;
+                launch::launch_inject(&g.stream, &self.typed.inject, c, n, at, size, twice)?;
+            }
             let len = (st.n * st.n) as u64;
             let (partial_fn, blocks) = (&self.typed.sum_partial, st.reduce_blocks);
             launch::launch_reduce(
@@ -109,6 +124,40 @@ impl Map for Verify<'_> {
             v.upper,
             v.checks,
         )
+    }
+}
+
+/// Every row and column sum of C into `lines` (the checksums of every repetition).
+pub(super) struct LineSums<'a> {
+    pub(super) stream: &'a Arc<CudaStream>,
+    pub(super) fns: (&'a CudaFunction, &'a CudaFunction),
+    pub(super) n: u32,
+    pub(super) part: &'a mut CudaSlice<f64>,
+    pub(super) lines: &'a mut CudaSlice<f64>,
+}
+
+impl Map for LineSums<'_> {
+    type Out = ();
+    fn f<T: Element>(self, _: &mut CudaSlice<T>, c: &mut CudaSlice<T>) -> Result<(), Error> {
+        launch::launch_line_sums(self.stream, self.fns, c, self.n, self.part, self.lines)
+    }
+}
+
+/// The exact reference of those sums, A·(column sums of A), into `lines[..n]`.
+pub(super) struct LineReference<'a> {
+    pub(super) stream: &'a Arc<CudaStream>,
+    pub(super) fns: (&'a CudaFunction, &'a CudaFunction, &'a CudaFunction),
+    pub(super) n: u32,
+    pub(super) chunks: (u32, u32),
+    pub(super) col_partial: &'a mut CudaSlice<f64>,
+    pub(super) lines: &'a mut CudaSlice<f64>,
+}
+
+impl Map for LineReference<'_> {
+    type Out = ();
+    fn f<T: Element>(self, a: &mut CudaSlice<T>, _: &mut CudaSlice<T>) -> Result<(), Error> {
+        let v = self;
+        launch::launch_line_reference(v.stream, v.fns, a, v.n, v.chunks, v.col_partial, v.lines)
     }
 }
 
