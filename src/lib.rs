@@ -19,7 +19,8 @@
 
 #![deny(unsafe_code)]
 // `unsafe` lives only at the FFI edge: the CUDA files that call the driver and cuBLAS, and the
-// environment writes that size libraries' own pools (`backend::cpu::set_library_threads`).
+// environment writes that size libraries' own pools (`backend::cpu::set_library_threads`), and
+// the `_exit` that ends the process (`quick_exit`).
 
 #[cfg(all(feature = "cuda-12", feature = "cuda-13"))]
 compile_error!(
@@ -40,6 +41,7 @@ pub mod output;
 pub mod philox;
 pub mod pipeline;
 pub mod plan;
+pub mod quick_exit;
 pub mod record;
 pub mod telemetry;
 pub mod verify;

@@ -48,13 +48,15 @@ fn main() -> ExitCode {
     let result = matbench::commands::dispatch(&cli.command, &ctx, &mut out);
     // A signal that arrived after the last check (during verification or the save) still
     // ends the process with its code, once what was finished is out.
-    match result.and_then(|exit| matbench::interrupt::check().map(|()| exit)) {
-        Ok(exit) => exit.into(),
+    let exit = match result.and_then(|exit| matbench::interrupt::check().map(|()| exit)) {
+        Ok(exit) => exit,
         Err(e) => {
             output::error(&e);
-            e.exit().into()
+            e.exit()
         }
-    }
+    };
+    // Everything is written; the libraries' exit-time teardown is skipped (module docs).
+    matbench::quick_exit::now(i32::from(exit.code()))
 }
 
 /// Help and version print as clap renders them; a usage error becomes one line, exit 2.

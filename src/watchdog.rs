@@ -107,15 +107,6 @@ pub fn verdict(limit_s: f64) -> Error {
     ))
 }
 
-/// Ends the process at once, without the exit-time cleanup of the CUDA, cuBLAS and NVML
-/// libraries (`std::process::exit` runs it), which can block on the very driver call that hung.
-/// stderr is unbuffered, so the verdict is already out.
-#[allow(unsafe_code)]
-fn exit_now(code: i32) -> ! {
-    // SAFETY: `_exit` takes no pointers and ends the process; nothing after it runs.
-    unsafe { libc::_exit(code) }
-}
-
 /// Disarms the watchdog when dropped (the run finished in time).
 pub struct Armed {
     _done: mpsc::Sender<()>,
@@ -133,7 +124,7 @@ pub fn arm(limit_s: f64, report: fn(&Error)) -> Result<Armed, Error> {
             if let Err(mpsc::RecvTimeoutError::Timeout) = wait.recv_timeout(limit) {
                 let e = verdict(limit_s);
                 report(&e);
-                exit_now(i32::from(e.exit().code()));
+                crate::quick_exit::now(i32::from(e.exit().code()));
             }
         })
         .map_err(|e| Error::System(format!("could not start the timeout thread: {e}")))?;

@@ -24,7 +24,8 @@ use std::time::Instant;
 pub(super) struct Gpu {
     pub(super) ctx: Arc<CudaContext>,
     pub(super) stream: Arc<CudaStream>,
-    pub(super) blas: CudaBlas,
+    /// Shared with the helper thread that warms cuBLAS up ([`super::steps::WarmUp`]).
+    pub(super) blas: Arc<CudaBlas>,
     pub(super) kernels: Kernels,
     pub(super) events: [CudaEvent; 4],
     pub(super) multiprocessors: u32,
@@ -218,7 +219,7 @@ impl CudaBackend {
         let gpu = Gpu {
             ctx,
             stream,
-            blas,
+            blas: Arc::new(blas),
             kernels,
             events,
             multiprocessors: u32::try_from(multiprocessors).unwrap_or(1).max(1),
@@ -230,6 +231,7 @@ impl CudaBackend {
             startup_steps: steps.list,
             op: MatOp::Gemm,
             fault,
+            warmed: false,
             state: None,
         })
     }
