@@ -420,45 +420,114 @@ extern "C" __global__ void rowcheck_f16(const f16s* a, const f16s* c, u32 n, Sam
 
 // ---------------------------------------------------------------------------------------------
 // Checksums of every element of C: every row sum and every column sum, f64, in one pass.
-// A block (32 x 8 threads) takes a tile of LINE_TILE_ROWS rows x LINE_TILE_COLS columns: each
-// warp walks rows of the tile, its lanes on neighbouring columns (coalesced), adding each row's
-// values across the warp (one partial per row and tile column) and keeping per-column sums in
-// registers (one partial per column and tile row, after the 8 warps are added in order). The
-// partials are added per row and per column in index order by linesum_finish: no atomics,
-// so the sums of an unchanged C are the same bits in every repetition.
+// A block (32 x 8 threads) takes a tile of LINE_TILE_ROWS rows x LINE_TILE_COLS columns; each
+// warp walks rows of the tile two at a time (both rows' loads in flight together), each lane
+// reading LINE_PER_LANE elements of a row: with 16-byte loads of neighbouring elements where
+// every row starts 16-byte aligned (n a multiple of 16/sizeof(T)), element by element with
+// lanes on neighbouring columns otherwise. Each row's values are added across the warp (one
+// partial per row and tile column); per-column sums stay in registers (one partial per column
+// and tile row, after the 8 warps are added in order). linesum_finish adds the partials per
+// row and per column in index order: no atomics, so the sums of an unchanged C are the same
+// bits in every repetition.
 // ---------------------------------------------------------------------------------------------
 #define LINE_TILE_ROWS 128
-#define LINE_TILE_COLS 512
+#define LINE_TILE_COLS 256
 #define LINE_PER_LANE (LINE_TILE_COLS / 32)
+
+// 16 bytes of T from a 16-byte aligned address, widened to f64.
+__device__ __forceinline__ void load16(const float* p, double* out) {
+    f32x4 v = *reinterpret_cast<const f32x4*>(p);
+    out[0] = v.x; out[1] = v.y; out[2] = v.z; out[3] = v.w;
+}
+__device__ __forceinline__ void load16(const double* p, double* out) {
+    f64x2 v = *reinterpret_cast<const f64x2*>(p);
+    out[0] = v.x; out[1] = v.y;
+}
+template <typename H>
+__device__ __forceinline__ void load16_h(const H* p, double* out) {
+    uint4 v = *reinterpret_cast<const uint4*>(p);
+    u32 w[4] = {v.x, v.y, v.z, v.w};
+#pragma unroll
+    for (int k = 0; k < 4; ++k) {
+        H lo, hi;
+        lo.bits = (u16)(w[k] & 0xFFFFu);
+        hi.bits = (u16)(w[k] >> 16);
+        out[2 * k] = to_double(lo);
+        out[2 * k + 1] = to_double(hi);
+    }
+}
+__device__ __forceinline__ void load16(const bf16s* p, double* out) { load16_h<bf16s>(p, out); }
+__device__ __forceinline__ void load16(const f16s* p, double* out) { load16_h<f16s>(p, out); }
+
+// Column (within the tile) of this lane's k-th element.
+template <typename T>
+__device__ __forceinline__ u32 line_col(bool vec, u32 lane, int k) {
+    const int V = 16 / sizeof(T);
+    return vec ? (u32)((k / V) * 32 * V + lane * V + k % V) : lane + 32u * (u32)k;
+}
+
+template <typename T>
+__device__ __forceinline__ void line_load(const T* __restrict__ row, bool vec, u64 c0, u32 n, u32 lane, double* v) {
+    const int V = 16 / sizeof(T);
+    if (vec) {
+#pragma unroll
+        for (int q = 0; q < LINE_PER_LANE / V; ++q) {
+            u64 j = c0 + line_col<T>(true, lane, q * V);
+            // n and j are multiples of V: a vector is wholly inside the row or wholly outside.
+            if (j < n) {
+                load16(row + j, v + q * V);
+            } else {
+#pragma unroll
+                for (int e = 0; e < V; ++e) v[q * V + e] = 0.0;
+            }
+        }
+    } else {
+#pragma unroll
+        for (int k = 0; k < LINE_PER_LANE; ++k) {
+            u64 j = c0 + line_col<T>(false, lane, k);
+            v[k] = (j < n) ? to_double(row[j]) : 0.0;
+        }
+    }
+}
 
 template <typename T>
 __device__ void linesum_partial(const T* __restrict__ c, u32 n, double* __restrict__ row_part, double* __restrict__ col_part) {
     __shared__ double warp_cols[8][LINE_TILE_COLS];
+    const bool vec = (n % (16 / sizeof(T))) == 0;
     u32 lane = threadIdx.x, warp = threadIdx.y;
     u64 c0 = (u64)blockIdx.x * LINE_TILE_COLS;
     u64 r0 = (u64)blockIdx.y * LINE_TILE_ROWS;
     double cols[LINE_PER_LANE];
 #pragma unroll
-    for (int q = 0; q < LINE_PER_LANE; ++q) cols[q] = 0.0;
-    for (u32 i = warp; i < LINE_TILE_ROWS && r0 + i < n; i += 8) {
-        const T* row = c + (r0 + i) * n;
-        double v[LINE_PER_LANE];
+    for (int k = 0; k < LINE_PER_LANE; ++k) cols[k] = 0.0;
+    for (u32 i = warp; i < LINE_TILE_ROWS && r0 + i < n; i += 16) {
+        u64 ra = r0 + i, rb = ra + 8;
+        bool has_b = (i + 8 < LINE_TILE_ROWS) && (rb < n);
+        double va[LINE_PER_LANE], vb[LINE_PER_LANE];
+        line_load<T>(c + ra * n, vec, c0, n, lane, va);
+        if (has_b) {
+            line_load<T>(c + rb * n, vec, c0, n, lane, vb);
+        } else {
 #pragma unroll
-        for (int q = 0; q < LINE_PER_LANE; ++q) {
-            u64 j = c0 + lane + 32 * q;
-            v[q] = (j < n) ? to_double(row[j]) : 0.0;
+            for (int k = 0; k < LINE_PER_LANE; ++k) vb[k] = 0.0;
         }
-        double acc = 0.0;
+        double acc_a = 0.0, acc_b = 0.0;
 #pragma unroll
-        for (int q = 0; q < LINE_PER_LANE; ++q) {
-            acc += v[q];
-            cols[q] += v[q];
+        for (int k = 0; k < LINE_PER_LANE; ++k) {
+            acc_a += va[k];
+            acc_b += vb[k];
+            cols[k] += va[k];
+            cols[k] += vb[k];
         }
-        acc = warp_sum(acc);
-        if (lane == 0) row_part[(u64)blockIdx.x * n + r0 + i] = acc;
+        acc_a = warp_sum(acc_a);
+        acc_b = warp_sum(acc_b);
+        if (lane == 0) {
+            row_part[(u64)blockIdx.x * n + ra] = acc_a;
+            if (has_b) row_part[(u64)blockIdx.x * n + rb] = acc_b;
+        }
     }
 #pragma unroll
-    for (int q = 0; q < LINE_PER_LANE; ++q) warp_cols[warp][lane + 32 * q] = cols[q];
+    for (int k = 0; k < LINE_PER_LANE; ++k) warp_cols[warp][line_col<T>(vec, lane, k)] = cols[k];
     __syncthreads();
     for (u32 k = warp * 32 + lane; k < LINE_TILE_COLS; k += 256) {
         u64 j = c0 + k;

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The GPU-health and start-up checks that only a GPU machine can make, in one call (about
-# three minutes): share of peak and health counters in the record, a 60 s bf16 soak and its
+# five minutes): share of peak and health counters in the record, a 60 s bf16 soak and its
 # chart, a GPU shared with a second process (--check names the sharing, --require-exclusive
 # refuses, exit 10), --timeout on the GPU (exit 11), and the shipped CUBINs at start-up (no
 # NVRTC call, kernels_wait 0). Each check prints PASS or FAIL; the exit status is the number of
@@ -74,6 +74,44 @@ print(f"startup: wall {wall:.3f} s, script {v['phases']['script_time_taken_s']:.
 PY
 done
 verdict "the shipped CUBIN ran (no kernels_compile step)" "$(field "$OUT/startup-3.json" "'kernels_compile (helper thread)' not in v['phases']['startup_steps_s'] and 'shipped' in v['math_mode']" | grep -q True; echo $?)"
+
+# 6. Checksums of every element of every repetition: margin and cost per dtype and size, and a
+#    zeroed 64×64 tile caught at scale in every dtype.
+for dt in f32 f64 tf32 bf16 f16; do
+  for n in 4096 10000 16384; do
+    "$B" gpu "$n" --dtype "$dt" --reps 10 --no-save --format json > "$OUT/lines-$dt-$n.json" 2> /dev/null
+    rc=$?
+    printf 'lines %-4s n=%-5s rc=%s ' "$dt" "$n" "$rc"
+    field "$OUT/lines-$dt-$n.json" "'max {:.2e} bound {:.2e} (margin {:.0f}x) bitwise={} cost {:.2f}% of the matmul ({:.3f} ms vs {:.3f} ms) failed={}'.format(*(lambda l: (l['max_rel_error'], l['tolerance'], l['tolerance'] / max(l['max_rel_error'], 1e-300), l['bitwise_compared'], 100 * l['share_of_matmul'], 1e3 * l['median_s'], 1e3 * v['matmul']['median_s'], l['failed_repetitions']))(v['verification']['line_sums']))"
+    verdict "checksums pass on a healthy card: $dt n=$n" "$([ "$rc" = 0 ]; echo $?)"
+  done
+  MATBENCH_INJECT_FAULT=5:tile:5000:7000 "$B" gpu 10000 --dtype "$dt" --reps 10 --no-save --format json > "$OUT/fault-$dt.json" 2> /dev/null
+  rc=$?
+  field "$OUT/fault-$dt.json" "v['verification']['line_sums']['failures']" | cut -c1-300
+  verdict "a zeroed tile at n=10000 is caught in $dt (rc=$rc)" "$([ "$rc" = 1 ] && field "$OUT/fault-$dt.json" "v['verification']['line_sums']['failures'][0]['repetition'] == 5 and v['verification']['line_sums']['failures'][0]['rows'][0] == 5000" | grep -q True; echo $?)"
+done
+
+# 7. Start-up and exit against the previous binary (OLD), interleaved.
+if [ -n "${OLD:-}" ] && [ -x "$OLD" ]; then
+  python3 - "$OLD" "$B" <<'PY'
+import json, statistics, subprocess, sys, time
+old, new = sys.argv[1], sys.argv[2]
+for label, args in (("seed job --warmup 0 --reps 1", ["gpu", "10000", "--warmup", "0", "--reps", "1"]), ("defaults", ["gpu", "10000"])):
+    walls = {"old": [], "new": []}
+    for _ in range(7):
+        for name, exe in (("old", old), ("new", new)):
+            t = time.perf_counter()
+            r = subprocess.run([exe, *args, "--no-save", "--format", "json"], capture_output=True, text=True)
+            wall = time.perf_counter() - t
+            v = json.loads(r.stdout)
+            walls[name].append(wall)
+            p = v["phases"]
+            if name == "new" or len(walls[name]) == 1:
+                print(f"  {name} {label}: wall {wall:.3f} s, process_s {p['process_s']:.3f} (after main {wall - p['process_s']:.3f}), first matmul {v['matmul']['samples_s'][0]*1e3:.1f} ms, "
+                      + ", ".join(f"{k} {s*1e3:.1f}" for k, s in p['startup_steps_s'].items()))
+    print(f"{label}: wall median old {statistics.median(walls['old']):.3f} s, new {statistics.median(walls['new']):.3f} s (7 each, interleaved)")
+PY
+fi
 
 echo "== $fails FAIL(s)"
 exit "$fails"

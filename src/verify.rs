@@ -168,22 +168,28 @@ pub fn check(dtype: DType, n: usize, data: &VerificationData<'_>, sums: &[f64]) 
 ///   errors have random signs and cancel: on f32 the row sums of numpy's OpenBLAS product were
 ///   within 0.36·u of A·c at n = 500 and 0.12·u at n = 4000 (u = 2⁻²⁴), shrinking with n. So
 ///   `64·u` bounds them with a wide margin.
-/// - **bf16, f16** (FP32 accumulation, each output rounded to the storage type, u_s = 2⁻⁸ or
-///   2⁻¹¹): n independent roundings of at most u_s of elements of one sign: by Hoeffding's
-///   inequality their sum's relative error exceeds `u_s·√(2·ln(2/p))/√n·ρ` with probability
-///   under p; p = 10⁻¹⁵ and ρ = 2 (the largest element over the mean, the diagonal) give
-///   `16·u_s/√n`, plus `64·2⁻²⁴` for the FP32 accumulation inside each element.
-/// - **tf32** (f32 storage, inputs rounded to TF32's 10-bit significand, u_t = 2⁻¹¹): a row
-///   sum Σⱼ Σₖ A_ik·A_jk carries A_ik's rounding in every term of row i, so it cancels over k
-///   only, as above: `16·u_t/√n`, plus the f32 output's `64·2⁻²⁴`.
+/// - **bf16, f16, tf32** (tensor cores): each output carries its storage rounding (u_s = 2⁻⁸
+///   for bf16, 2⁻¹¹ for f16; tf32 stores f32 but rounds its inputs to 10-bit significands,
+///   u_t = 2⁻¹¹, and a row sum Σⱼ Σₖ A_ik·A_jk carries A_ik's rounding in every term, so it
+///   cancels over k only). n independent roundings of at most u_s of elements of one sign: by
+///   Hoeffding's inequality their sum's relative error exceeds `u_s·√(2·ln(2/p))/√n·ρ` with
+///   probability under p; p = 10⁻¹⁵ and ρ = 2 (the largest element over the mean, the diagonal)
+///   give `16·u_s/√n`. And the tensor cores' FP32 accumulation does *not* cancel: it truncates,
+///   so every element of a row is low by about the same share, growing with n. Measured on the
+///   H200 (2026-11-30, cuBLAS 13): 0.11–0.17·n·2⁻²⁴ in tf32 and f16, up to 0.28·n·2⁻²⁴ in bf16,
+///   at n = 4096–16384, where f32's CUDA-core SGEMM stays at 2.3·u. So `n·2⁻²⁴` is added, 3.5×
+///   or more above what was measured.
 ///
 /// Each adds `16·√n·2⁻⁵³` for the f64 reference itself. One wrong element moves its sums by
 /// about 1/n of them (1677·u at n = 10000 in f32); a zeroed 64×64 tile moves 64 of each by
-/// 64/n, 6.4·10⁻³ at n = 10000 against bf16's bound of 6.3·10⁻⁴.
+/// 64/n, 6.4·10⁻³ at n = 10000 against bf16's bound of 1.2·10⁻³. Above n ≈ 20000 the
+/// accumulation term passes a tile's 64/n in the tensor-core types: there a fault that hits
+/// one repetition is still caught by the bit-for-bit comparison ([`LineChecker`]), and one that
+/// hits every repetition alike only by the sum and the sampled rows.
 pub fn line_tolerance(dtype: DType, n: usize) -> f64 {
     let root_n = (n.max(1) as f64).sqrt();
     let reference = 16.0 * root_n * DType::F64.unit_roundoff();
-    let accumulate = 64.0 * DType::F32.unit_roundoff();
+    let accumulate = n.max(1) as f64 * DType::F32.unit_roundoff();
     reference
         + match dtype {
             DType::F32 | DType::F64 => 64.0 * dtype.unit_roundoff(),
@@ -462,7 +468,13 @@ mod tests {
                     _ => dtype.unit_roundoff() / (n as f64).sqrt(),
                 };
                 assert!(tol > 8.0 * storage, "{dtype} n={n}: {tol:e}");
-                assert!(tile > 3.0 * tol, "{dtype} n={n}: tile {tile:e} vs {tol:e}");
+                // what the H200 measured, with room: 0.28·n·2⁻²⁴ (bf16, n = 16384)
+                if !matches!(dtype, DType::F32 | DType::F64) {
+                    assert!(tol > 3.5 * 0.28 * n as f64 * 2f64.powi(-24), "{dtype} n={n}");
+                }
+                if n <= 16_384 {
+                    assert!(tile > 2.5 * tol, "{dtype} n={n}: tile {tile:e} vs {tol:e}");
+                }
             }
         }
         // one zeroed element (1/n of its sums) is caught in f32 and f64

@@ -209,7 +209,7 @@ pub(super) fn launch_verify<T>(
 
 /// Rows × columns of C one line-sum block takes (the kernel's `LINE_TILE_ROWS`,
 /// `LINE_TILE_COLS`).
-pub const LINE_TILE: (u32, u32) = (128, 512);
+pub const LINE_TILE: (u32, u32) = (128, 256);
 
 /// `(tile columns, tile rows)` of the line sums of an n×n C: how many partials each row sum
 /// and each column sum has.
@@ -242,7 +242,7 @@ pub(super) fn launch_line_sums<T>(
         block_dim: (32, 8, 1),
         shared_mem_bytes: 0,
     };
-    // SAFETY: block (x, y) reads C's tile of rows [128y, 128y+128) × columns [512x, 512x+512)
+    // SAFETY: block (x, y) reads C's tile of rows [128y, 128y+128) × columns [256x, 256x+256)
     // clipped to n, and writes row_part[x·n + r] (tile_cols·n long) and col_part[y·n + j] (the
     // rest of `part`, tile_rows·n long); the kernel's block shape is 32×8, as launched.
     unsafe { b.launch(cfg) }.map_err(driver("launching the line sums"))?;
@@ -340,10 +340,10 @@ mod tests {
     #[test]
     fn line_tiles_cover_c_and_size_the_partials() {
         assert_eq!(line_tiles(1), (1, 1));
-        assert_eq!(line_tiles(512), (1, 4));
-        assert_eq!(line_tiles(513), (2, 5));
-        assert_eq!(line_tiles(10_000), (20, 79));
-        assert_eq!(line_partials(10_000), 99 * 10_000);
+        assert_eq!(line_tiles(512), (2, 4));
+        assert_eq!(line_tiles(513), (3, 5));
+        assert_eq!(line_tiles(10_000), (40, 79));
+        assert_eq!(line_partials(10_000), 119 * 10_000);
         for n in [1u32, 127, 128, 129, 4096, 65_537] {
             let (tc, tr) = line_tiles(n);
             assert!(tc * LINE_TILE.1 >= n && (tc - 1) * LINE_TILE.1 < n, "n={n}");
