@@ -420,19 +420,19 @@ extern "C" __global__ void rowcheck_f16(const f16s* a, const f16s* c, u32 n, Sam
 
 // ---------------------------------------------------------------------------------------------
 // Checksums of every element of C: every row sum and every column sum, f64, in one pass.
-// A block (32 x 8 threads) takes a tile of LINE_TILE_ROWS rows x LINE_TILE_COLS columns; each
-// warp walks rows of the tile two at a time (both rows' loads in flight together), each lane
-// reading LINE_PER_LANE elements of a row: with 16-byte loads of neighbouring elements where
-// every row starts 16-byte aligned (n a multiple of 16/sizeof(T)), element by element with
-// lanes on neighbouring columns otherwise. Each row's values are added across the warp (one
-// partial per row and tile column); per-column sums stay in registers (one partial per column
-// and tile row, after the 8 warps are added in order). linesum_finish adds the partials per
-// row and per column in index order: no atomics, so the sums of an unchanged C are the same
-// bits in every repetition.
+// A block of LINE_THREADS threads takes a tile of LINE_TILE_ROWS rows by LINE_THREADS * V
+// columns, V = 16 / sizeof(T): each thread owns V neighbouring columns (one 16-byte load per
+// row where every row starts 16-byte aligned, n a multiple of V; V element loads otherwise),
+// so a warp reads 512 contiguous bytes of a row and LINE_UNROLL rows are in flight at once.
+// A thread adds its columns down the tile's rows (one partial per column and tile row); each
+// row's V values are added, then across the warp (one partial per row, tile column and warp).
+// linesum_finish adds the partials per row and per column in index order: no atomics, so the
+// sums of an unchanged C are the same bits in every repetition.
 // ---------------------------------------------------------------------------------------------
+#define LINE_THREADS 128
+#define LINE_WARPS (LINE_THREADS / 32)
 #define LINE_TILE_ROWS 128
-#define LINE_TILE_COLS 256
-#define LINE_PER_LANE (LINE_TILE_COLS / 32)
+#define LINE_UNROLL 4
 
 // 16 bytes of T from a 16-byte aligned address, widened to f64.
 __device__ __forceinline__ void load16(const float* p, double* out) {
@@ -459,85 +459,57 @@ __device__ __forceinline__ void load16_h(const H* p, double* out) {
 __device__ __forceinline__ void load16(const bf16s* p, double* out) { load16_h<bf16s>(p, out); }
 __device__ __forceinline__ void load16(const f16s* p, double* out) { load16_h<f16s>(p, out); }
 
-// Column (within the tile) of this lane's k-th element.
-template <typename T>
-__device__ __forceinline__ u32 line_col(bool vec, u32 lane, int k) {
-    const int V = 16 / sizeof(T);
-    return vec ? (u32)((k / V) * 32 * V + lane * V + k % V) : lane + 32u * (u32)k;
-}
-
-template <typename T>
-__device__ __forceinline__ void line_load(const T* __restrict__ row, bool vec, u64 c0, u32 n, u32 lane, double* v) {
-    const int V = 16 / sizeof(T);
-    if (vec) {
-#pragma unroll
-        for (int q = 0; q < LINE_PER_LANE / V; ++q) {
-            u64 j = c0 + line_col<T>(true, lane, q * V);
-            // n and j are multiples of V: a vector is wholly inside the row or wholly outside.
-            if (j < n) {
-                load16(row + j, v + q * V);
-            } else {
-#pragma unroll
-                for (int e = 0; e < V; ++e) v[q * V + e] = 0.0;
-            }
-        }
-    } else {
-#pragma unroll
-        for (int k = 0; k < LINE_PER_LANE; ++k) {
-            u64 j = c0 + line_col<T>(false, lane, k);
-            v[k] = (j < n) ? to_double(row[j]) : 0.0;
-        }
-    }
-}
-
 template <typename T>
 __device__ void linesum_partial(const T* __restrict__ c, u32 n, double* __restrict__ row_part, double* __restrict__ col_part) {
-    __shared__ double warp_cols[8][LINE_TILE_COLS];
-    const bool vec = (n % (16 / sizeof(T))) == 0;
-    u32 lane = threadIdx.x, warp = threadIdx.y;
-    u64 c0 = (u64)blockIdx.x * LINE_TILE_COLS;
+    const int V = 16 / sizeof(T);
+    const bool vec = (n % V) == 0;
+    u32 lane = threadIdx.x & 31u, warp = threadIdx.x >> 5;
+    u64 j0 = ((u64)blockIdx.x * LINE_THREADS + threadIdx.x) * V;  // this thread's first column
     u64 r0 = (u64)blockIdx.y * LINE_TILE_ROWS;
-    double cols[LINE_PER_LANE];
+    u64 r_end = r0 + LINE_TILE_ROWS < n ? r0 + LINE_TILE_ROWS : n;
+    // a chunk of row partials per (tile column, warp)
+    double* rows_out = row_part + ((u64)blockIdx.x * LINE_WARPS + warp) * n;
+    double cols[V];
 #pragma unroll
-    for (int k = 0; k < LINE_PER_LANE; ++k) cols[k] = 0.0;
-    for (u32 i = warp; i < LINE_TILE_ROWS && r0 + i < n; i += 16) {
-        u64 ra = r0 + i, rb = ra + 8;
-        bool has_b = (i + 8 < LINE_TILE_ROWS) && (rb < n);
-        double va[LINE_PER_LANE], vb[LINE_PER_LANE];
-        line_load<T>(c + ra * n, vec, c0, n, lane, va);
-        if (has_b) {
-            line_load<T>(c + rb * n, vec, c0, n, lane, vb);
-        } else {
+    for (int e = 0; e < V; ++e) cols[e] = 0.0;
+    for (u64 r = r0; r < r_end; r += LINE_UNROLL) {
+        double v[LINE_UNROLL][V];
 #pragma unroll
-            for (int k = 0; k < LINE_PER_LANE; ++k) vb[k] = 0.0;
+        for (int u = 0; u < LINE_UNROLL; ++u) {
+            const T* at = c + (r + u) * n + j0;
+            if (r + u < r_end && j0 < n) {
+                if (vec) {
+                    load16(at, v[u]);
+                } else {
+#pragma unroll
+                    for (int e = 0; e < V; ++e) v[u][e] = (j0 + e < n) ? to_double(at[e]) : 0.0;
+                }
+            } else {
+#pragma unroll
+                for (int e = 0; e < V; ++e) v[u][e] = 0.0;
+            }
         }
-        double acc_a = 0.0, acc_b = 0.0;
+        double acc[LINE_UNROLL];
 #pragma unroll
-        for (int k = 0; k < LINE_PER_LANE; ++k) {
-            acc_a += va[k];
-            acc_b += vb[k];
-            cols[k] += va[k];
-            cols[k] += vb[k];
+        for (int u = 0; u < LINE_UNROLL; ++u) {
+            acc[u] = 0.0;
+#pragma unroll
+            for (int e = 0; e < V; ++e) {
+                acc[u] += v[u][e];
+                cols[e] += v[u][e];
+            }
         }
-        acc_a = warp_sum(acc_a);
-        acc_b = warp_sum(acc_b);
+#pragma unroll
+        for (int u = 0; u < LINE_UNROLL; ++u) acc[u] = warp_sum(acc[u]);
         if (lane == 0) {
-            row_part[(u64)blockIdx.x * n + ra] = acc_a;
-            if (has_b) row_part[(u64)blockIdx.x * n + rb] = acc_b;
+#pragma unroll
+            for (int u = 0; u < LINE_UNROLL; ++u)
+                if (r + u < r_end) rows_out[r + u] = acc[u];
         }
     }
 #pragma unroll
-    for (int k = 0; k < LINE_PER_LANE; ++k) warp_cols[warp][line_col<T>(vec, lane, k)] = cols[k];
-    __syncthreads();
-    for (u32 k = warp * 32 + lane; k < LINE_TILE_COLS; k += 256) {
-        u64 j = c0 + k;
-        if (j < n) {
-            double total = 0.0;
-#pragma unroll
-            for (int w = 0; w < 8; ++w) total += warp_cols[w][k];
-            col_part[(u64)blockIdx.y * n + j] = total;
-        }
-    }
+    for (int e = 0; e < V; ++e)
+        if (j0 + e < n) col_part[(u64)blockIdx.y * n + j0 + e] = cols[e];
 }
 
 extern "C" __global__ void linesum_f32_partial(const float* c, u32 n, double* row_part, double* col_part) {

@@ -91,7 +91,31 @@ for dt in f32 f64 tf32 bf16 f16; do
   verdict "a zeroed tile at n=10000 is caught in $dt (rc=$rc)" "$([ "$rc" = 1 ] && field "$OUT/fault-$dt.json" "v['verification']['line_sums']['failures'][0]['repetition'] == 5 and v['verification']['line_sums']['failures'][0]['rows'][0] == 5000" | grep -q True; echo $?)"
 done
 
-# 7. Start-up and exit against the previous binary (OLD), interleaved.
+# 7. Siblings (two GPUs or more): every GPU at once, alone, then with another process on the
+#    last GPU (--check names that GPU and the sharing, not "slow"), and a soak on all of them.
+gpus=$(nvidia-smi -L | wc -l)
+if [ "$gpus" -ge 2 ]; then
+  last=$((gpus - 1))
+  "$B" gpu 16384 --gpu all --check > "$OUT/all.txt" 2> "$OUT/all.err"
+  rc=$?
+  grep -E "GPU [0-9]|check|share" "$OUT/all.txt" | head -12
+  verdict "--gpu all --check alone exits 0 (rc=$rc) $(cat "$OUT/all.err")" "$([ "$rc" = 0 ]; echo $?)"
+  "$B" gpu 16384 --gpu "$last" --duration 40 --no-save > /dev/null 2>&1 &
+  other=$!
+  sleep 8
+  "$B" gpu 16384 --gpu all --check > "$OUT/all-shared.txt" 2> "$OUT/all-shared.err"
+  rc=$?
+  grep -E "GPU [0-9]|check|shared|another" "$OUT/all-shared.txt" | head -12
+  echo "  stderr: $(cat "$OUT/all-shared.err")"
+  verdict "--gpu all --check with GPU $last shared exits 7 and names the sharing (rc=$rc)" "$([ "$rc" = 7 ] && grep -q "GPU $last.*another process used this GPU" "$OUT/all-shared.err"; echo $?)"
+  wait "$other"
+  "$B" gpu 8192 --gpu all --dtype bf16 --duration 20 > "$OUT/all-soak.txt" 2> "$OUT/all-soak.err"
+  rc=$?
+  grep -iE "burst|sustained" "$OUT/all-soak.txt" | head -6
+  verdict "--gpu all --duration 20 exits 0 (rc=$rc)" "$([ "$rc" = 0 ]; echo $?)"
+fi
+
+# 8. Start-up and exit against the previous binary (OLD), interleaved.
 if [ -n "${OLD:-}" ] && [ -x "$OLD" ]; then
   python3 - "$OLD" "$B" <<'PY'
 import json, statistics, subprocess, sys, time

@@ -316,9 +316,9 @@ mod tests {
             "#define MAX_SAMPLE_ROWS {}",
             crate::verify::MAX_SAMPLE_ROWS
         )));
-        let (rows, cols) = super::super::launch::LINE_TILE;
-        assert!(SOURCE.contains(&format!("#define LINE_TILE_ROWS {rows}\n")));
-        assert!(SOURCE.contains(&format!("#define LINE_TILE_COLS {cols}\n")));
+        use super::super::launch::{LINE_THREADS, LINE_TILE_ROWS};
+        assert!(SOURCE.contains(&format!("#define LINE_TILE_ROWS {LINE_TILE_ROWS}\n")));
+        assert!(SOURCE.contains(&format!("#define LINE_THREADS {LINE_THREADS}\n")));
     }
 
     /// The shipped CUBINs are this source's: its SHA-256 is the manifest's (CI also rebuilds

@@ -207,20 +207,30 @@ pub(super) fn launch_verify<T>(
         .map_err(driver("launching the row checks"))
 }
 
-/// Rows × columns of C one line-sum block takes (the kernel's `LINE_TILE_ROWS`,
-/// `LINE_TILE_COLS`).
-pub const LINE_TILE: (u32, u32) = (128, 256);
+/// Threads of a line-sum block (the kernel's `LINE_THREADS`), each owning 16 bytes of columns.
+pub const LINE_THREADS: u32 = 128;
+/// Rows of C one line-sum block takes (the kernel's `LINE_TILE_ROWS`).
+pub const LINE_TILE_ROWS: u32 = 128;
 
-/// `(tile columns, tile rows)` of the line sums of an n×n C: how many partials each row sum
-/// and each column sum has.
-pub fn line_tiles(n: u32) -> (u32, u32) {
-    (n.div_ceil(LINE_TILE.1).max(1), n.div_ceil(LINE_TILE.0).max(1))
+/// The line sums' geometry for an n×n C of `elem_byte`-byte elements: `(tile columns, tile
+/// rows)` of the grid, each tile `LINE_TILE_ROWS` rows by `LINE_THREADS · 16 / elem_byte`
+/// columns.
+pub fn line_tiles(n: u32, elem_byte: u32) -> (u32, u32) {
+    let cols = LINE_THREADS * (16 / elem_byte.clamp(1, 16));
+    (n.div_ceil(cols).max(1), n.div_ceil(LINE_TILE_ROWS).max(1))
 }
 
-/// f64 partials the line sums need: one per row and tile column, one per column and tile row.
-pub fn line_partials(n: u32) -> usize {
-    let (tile_cols, tile_rows) = line_tiles(n);
-    (tile_cols as usize + tile_rows as usize) * n as usize
+/// `(row chunks, column chunks)`: how many partials each row sum (one per tile column and
+/// warp) and each column sum (one per tile row) has.
+pub fn line_chunks(n: u32, elem_byte: u32) -> (u32, u32) {
+    let (tile_cols, tile_rows) = line_tiles(n, elem_byte);
+    (tile_cols * (LINE_THREADS / 32), tile_rows)
+}
+
+/// f64 partials the line sums need.
+pub fn line_partials(n: u32, elem_byte: u32) -> usize {
+    let (row_chunks, col_chunks) = line_chunks(n, elem_byte);
+    (row_chunks as usize + col_chunks as usize) * n as usize
 }
 
 /// Every row sum of `c` into `lines[..n]` and every column sum into `lines[n..2n]`, in f64:
@@ -233,24 +243,27 @@ pub(super) fn launch_line_sums<T>(
     part: &mut CudaSlice<f64>,
     lines: &mut CudaSlice<f64>,
 ) -> Result<(), Error> {
-    let (tile_cols, tile_rows) = line_tiles(n);
-    let (mut row_part, mut col_part) = part.split_at_mut(tile_cols as usize * n as usize);
+    let elem_byte = std::mem::size_of::<T>() as u32;
+    let (tile_cols, tile_rows) = line_tiles(n, elem_byte);
+    let (row_chunks, col_chunks) = line_chunks(n, elem_byte);
+    let (mut row_part, mut col_part) = part.split_at_mut(row_chunks as usize * n as usize);
     let mut b = stream.launch_builder(partial_fn);
     b.arg(c).arg(&n).arg(&mut row_part).arg(&mut col_part);
     let cfg = LaunchConfig {
         grid_dim: (tile_cols, tile_rows, 1),
-        block_dim: (32, 8, 1),
+        block_dim: (LINE_THREADS, 1, 1),
         shared_mem_bytes: 0,
     };
-    // SAFETY: block (x, y) reads C's tile of rows [128y, 128y+128) × columns [256x, 256x+256)
-    // clipped to n, and writes row_part[x·n + r] (tile_cols·n long) and col_part[y·n + j] (the
-    // rest of `part`, tile_rows·n long); the kernel's block shape is 32×8, as launched.
+    // SAFETY: block (x, y) reads C's rows [128y, 128y+128) at the columns its threads own,
+    // [(128x + t)·V, +V) with V = 16/size_of::<T>(), clipped to n; it writes
+    // row_part[(4x + warp)·n + r] (row_chunks·n long) and col_part[y·n + j] (the rest of
+    // `part`, col_chunks·n long); the kernel's block is LINE_THREADS threads, as launched.
     unsafe { b.launch(cfg) }.map_err(driver("launching the line sums"))?;
     let mut b = stream.launch_builder(finish_fn);
     b.arg(&mut row_part)
-        .arg(&tile_cols)
+        .arg(&row_chunks)
         .arg(&mut col_part)
-        .arg(&tile_rows)
+        .arg(&col_chunks)
         .arg(&n)
         .arg(lines);
     // SAFETY: reads the partials written above, writes 2n doubles of `lines` (2n long).
@@ -339,15 +352,21 @@ mod tests {
 
     #[test]
     fn line_tiles_cover_c_and_size_the_partials() {
-        assert_eq!(line_tiles(1), (1, 1));
-        assert_eq!(line_tiles(512), (2, 4));
-        assert_eq!(line_tiles(513), (3, 5));
-        assert_eq!(line_tiles(10_000), (40, 79));
-        assert_eq!(line_partials(10_000), 119 * 10_000);
-        for n in [1u32, 127, 128, 129, 4096, 65_537] {
-            let (tc, tr) = line_tiles(n);
-            assert!(tc * LINE_TILE.1 >= n && (tc - 1) * LINE_TILE.1 < n, "n={n}");
-            assert!(tr * LINE_TILE.0 >= n && (tr - 1) * LINE_TILE.0 < n, "n={n}");
+        assert_eq!(line_tiles(1, 4), (1, 1));
+        // f32: 512 columns a tile; bf16: 1024; f64: 256
+        assert_eq!(line_tiles(512, 4), (1, 4));
+        assert_eq!(line_tiles(513, 4), (2, 5));
+        assert_eq!(line_tiles(10_000, 2), (10, 79));
+        assert_eq!(line_tiles(10_000, 8), (40, 79));
+        assert_eq!(line_chunks(10_000, 2), (40, 79));
+        assert_eq!(line_partials(10_000, 2), 119 * 10_000);
+        for eb in [2u32, 4, 8] {
+            let width = LINE_THREADS * 16 / eb;
+            for n in [1u32, 127, 128, 129, 4096, 65_537] {
+                let (tc, tr) = line_tiles(n, eb);
+                assert!(tc * width >= n && (tc - 1) * width < n, "n={n}");
+                assert!(tr * LINE_TILE_ROWS >= n && (tr - 1) * LINE_TILE_ROWS < n, "n={n}");
+            }
         }
     }
 }

@@ -179,7 +179,7 @@ impl Backend for CudaBackend {
             launch::grid_stride_blocks((n as u64 * n as u64).div_ceil(4), self.gpu.multiprocessors);
         let with_lines = self.op == MatOp::Gemm;
         let line_len = if with_lines {
-            launch::line_partials(n32) as u64 + 2 * n as u64
+            launch::line_partials(n32, dtype.size_byte() as u32) as u64 + 2 * n as u64
         } else {
             0
         };
@@ -226,7 +226,7 @@ impl Backend for CudaBackend {
         self.warmed = true;
         let lines = if with_lines {
             Some(Lines {
-                part: self.gpu.alloc(launch::line_partials(n32))?,
+                part: self.gpu.alloc(launch::line_partials(n32, dtype.size_byte() as u32))?,
                 sums: self.gpu.alloc(2 * n)?,
                 // SAFETY: every element read back is first written by a copy from `sums`.
                 host: unsafe { self.gpu.ctx.alloc_pinned_with_flags::<f64>(2 * n, 0) }
