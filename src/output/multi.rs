@@ -22,6 +22,12 @@ pub fn render(summary: &MultiSummary) -> String {
                 summary.slow_margin * 100.0
             ));
         }
+        if let Some((burst, sustained)) = g.soak {
+            flags.push(format!(
+                "burst {burst:.1}, sustained {sustained:.1} TFLOP/s ({:.1}%)",
+                100.0 * sustained / burst.max(f64::MIN_POSITIVE)
+            ));
+        }
         if g.throttled {
             flags.push("throttled".to_string());
         }
@@ -48,4 +54,42 @@ pub fn render(summary: &MultiSummary) -> String {
         summary.overlap_s
     );
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pipeline::multi::GpuRow;
+
+    #[test]
+    fn a_soak_shows_each_gpus_burst_and_sustained_figures_beside_its_flags() {
+        let row = |index, soak, shared| GpuRow {
+            index,
+            name: "NVIDIA H200".into(),
+            tflop_per_s: 730.0,
+            median_s: 1.5e-3,
+            passed: true,
+            slow: false,
+            throttled: true,
+            share_of_peak: Some(0.74),
+            shared,
+            soak,
+        };
+        let text = render(&MultiSummary {
+            gpus: vec![row(0, Some((800.0, 700.0)), false), row(1, None, true)],
+            aggregate_tflop_per_s: 1460.0,
+            slow_margin: 0.1,
+            overlap_s: 20.0,
+        });
+        let lines: Vec<&str> = text.lines().collect();
+        assert!(
+            lines[1].ends_with("burst 800.0, sustained 700.0 TFLOP/s (87.5%), throttled"),
+            "{text}"
+        );
+        assert!(
+            lines[2].ends_with("SHARED (another process used it), throttled"),
+            "{text}"
+        );
+        assert!(lines[3].contains("2 GPUs together: 1460.00 TFLOP/s"), "{text}");
+    }
 }

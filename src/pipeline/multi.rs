@@ -40,6 +40,8 @@ pub struct GpuRow {
     pub share_of_peak: Option<f64>,
     /// Another process used the GPU during the run (NVML).
     pub shared: bool,
+    /// `--duration`: the burst and the sustained TFLOP/s of its soak.
+    pub soak: Option<(f64, f64)>,
 }
 
 /// The summary of a multi-GPU run.
@@ -73,6 +75,10 @@ pub fn summarise(records: &[RunRecord], slow_margin: f64, overlap_s: Second) -> 
             throttled: r.telemetry.as_ref().is_some_and(|t| t.throttled),
             share_of_peak: r.peak.as_ref().and_then(|p| p.matmul_share),
             shared: r.health.as_ref().is_some_and(|h| h.shared),
+            soak: r
+                .soak
+                .as_ref()
+                .map(|s| (s.burst_tflop_per_s, s.sustained_tflop_per_s)),
         })
         .collect();
     MultiSummary {
