@@ -79,15 +79,17 @@ verdict "the shipped CUBIN ran (no kernels_compile step)" "$(field "$OUT/startup
 #    zeroed 64×64 tile caught at scale in every dtype.
 for dt in f32 f64 tf32 bf16 f16; do
   for n in 4096 10000 16384; do
-    "$B" gpu "$n" --dtype "$dt" --reps 10 --no-save --format json > "$OUT/lines-$dt-$n.json" 2> /dev/null
+    "$B" gpu "$n" --dtype "$dt" --reps 10 --line-sums all --no-save --format json > "$OUT/lines-$dt-$n.json" 2> /dev/null
     rc=$?
     printf 'lines %-4s n=%-5s rc=%s ' "$dt" "$n" "$rc"
     field "$OUT/lines-$dt-$n.json" "'max {:.2e} bound {:.2e} (margin {:.0f}x) bitwise={} cost {:.2f}% of the matmul ({:.3f} ms vs {:.3f} ms; the reduction {:.3f} ms) failed={}'.format(*(lambda l: (l['max_rel_error'], l['tolerance'], l['tolerance'] / max(l['max_rel_error'], 1e-300), l['bitwise_compared'], 100 * l['share_of_matmul'], 1e3 * l['median_s'], 1e3 * v['matmul']['median_s'], 1e3 * v['reduce']['median_s'], l['failed_repetitions']))(v['verification']['line_sums']))"
     verdict "checksums pass on a healthy card: $dt n=$n" "$([ "$rc" = 0 ]; echo $?)"
   done
-  MATBENCH_INJECT_FAULT=5:tile:5000:7000 "$B" gpu 10000 --dtype "$dt" --reps 10 --no-save --format json > "$OUT/fault-$dt.json" 2> /dev/null
+  MATBENCH_INJECT_FAULT=5:tile:5000:7000 "$B" gpu 10000 --dtype "$dt" --reps 10 --line-sums all --no-save --format json > "$OUT/fault-$dt.json" 2> /dev/null
   rc=$?
   field "$OUT/fault-$dt.json" "[(f['repetition'], f['rows'][:2], f['columns'][:2], f['rows_failed'], f['bitwise']) for f in v['verification']['line_sums']['failures']]" | cut -c1-200
+  "$B" gpu 4096 --dtype "$dt" --reps 20 --no-save --format json > "$OUT/budget-$dt.json" 2> /dev/null
+  field "$OUT/budget-$dt.json" "'  --line-sums budget, {} n=4096: checked {} of {} repetitions, every {}, each {:.1f}% of the matmul, rc ok'.format('$dt', v['verification']['line_sums']['repetitions_checked'], v['config']['warmup'] + v['config']['reps'], v['verification']['line_sums']['checked_every'], 100 * v['verification']['line_sums']['share_of_matmul'])"
   verdict "a zeroed tile at n=10000 is caught in $dt (rc=$rc)" "$([ "$rc" = 1 ] && field "$OUT/fault-$dt.json" "v['verification']['line_sums']['failures'][0]['repetition'] == 5 and v['verification']['line_sums']['failures'][0]['rows'][0] == 5000" | grep -q True; echo $?)"
 done
 

@@ -318,6 +318,13 @@ pub struct GpuArgs {
     #[arg(long)]
     pub require_exclusive: bool,
 
+    /// Which repetitions the checksums of every element of C cover: `budget` checks every
+    /// warm-up and then as many measured repetitions as keep their cost within 1% of the
+    /// matmul (f32, f64) or 5% (tf32, bf16, f16), every k-th, k in the record; `all` checks
+    /// every repetition whatever it costs.
+    #[arg(long, value_enum, default_value_t = crate::model::vocab::LineSumsMode::Budget)]
+    pub line_sums: crate::model::vocab::LineSumsMode,
+
     /// With --check: the floor share of the GPU's datasheet peak, percent.
     #[arg(
         long,

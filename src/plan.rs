@@ -246,6 +246,7 @@ fn finish(
             seed,
             check: None,
             require_exclusive: false,
+            line_sums: Default::default(),
         },
         format: run.format,
         results_dir: (!run.no_save).then(|| run.results_dir.clone()),
@@ -303,6 +304,7 @@ pub fn gpu_plan(args: &GpuArgs, index: usize) -> Result<Plan, Error> {
         min_share: args.min_share / 100.0,
     });
     plan.job.require_exclusive = args.require_exclusive;
+    plan.job.line_sums = args.line_sums;
     Ok(plan)
 }
 

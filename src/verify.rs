@@ -271,6 +271,8 @@ impl LineChecker {
                 bitwise_compared: bitwise,
                 median_s: None,
                 share_of_matmul: None,
+                checked_every: None,
+                budget_share: None,
             },
             bitwise: bitwise.then_some(Bitwise {
                 first: None,
@@ -470,7 +472,10 @@ mod tests {
                 assert!(tol > 8.0 * storage, "{dtype} n={n}: {tol:e}");
                 // what the H200 measured, with room: 0.28·n·2⁻²⁴ (bf16, n = 16384)
                 if !matches!(dtype, DType::F32 | DType::F64) {
-                    assert!(tol > 3.5 * 0.28 * n as f64 * 2f64.powi(-24), "{dtype} n={n}");
+                    assert!(
+                        tol > 3.5 * 0.28 * n as f64 * 2f64.powi(-24),
+                        "{dtype} n={n}"
+                    );
                 }
                 if n <= 16_384 {
                     assert!(tile > 2.5 * tol, "{dtype} n={n}: tile {tile:e} vs {tol:e}");
@@ -480,7 +485,10 @@ mod tests {
         // one zeroed element (1/n of its sums) is caught in f32 and f64
         for n in [1000usize, 10_000, 65_536] {
             for dtype in [DType::F32, DType::F64] {
-                assert!(1.0 / n as f64 > 3.0 * line_tolerance(dtype, n), "{dtype} {n}");
+                assert!(
+                    1.0 / n as f64 > 3.0 * line_tolerance(dtype, n),
+                    "{dtype} {n}"
+                );
             }
         }
     }
@@ -530,7 +538,11 @@ mod tests {
         }
         let r = checker.finish(&[]);
         assert_eq!(r.failed_repetitions, 0);
-        assert!(r.summary().contains("the same bits in each"), "{}", r.summary());
+        assert!(
+            r.summary().contains("the same bits in each"),
+            "{}",
+            r.summary()
+        );
         let mut checker = LineChecker::new(reference.clone(), tol, None, false);
         checker.check(1, false, &reference, &reference);
         checker.check(2, false, &nudged(1), &reference);

@@ -36,6 +36,7 @@ fn plan(selection: DeviceSelection, n: usize, dtype: DType, seed: u64) -> Job {
         seed,
         check: None,
         require_exclusive: false,
+        line_sums: Default::default(),
     }
 }
 
@@ -136,7 +137,6 @@ fn gpu_and_cpu_agree_on_the_same_seed() {
         }));
     }
 }
-
 
 #[test]
 fn gpu_bad_index_and_too_large_matrix_fail_cleanly() {
@@ -268,7 +268,6 @@ fn gpu_runs_record_telemetry_or_say_why_not() {
     assert!(t["tflop_per_s_per_w"].as_f64().unwrap() > 0.0);
     assert!(t["throttled"].is_boolean());
 }
-
 
 #[test]
 fn gpu_soak_reports_burst_sustained_and_every_second_with_telemetry() {
@@ -427,8 +426,25 @@ fn gpu_fault_run(n: &str, dtype: &str, fault: Option<&str>) -> (Option<i32>, ser
         cmd.env("MATBENCH_INJECT_FAULT", f);
     }
     let out = cmd
-        .args(["gpu", n, "--dtype", dtype, "--warmup", "1", "--warmup-time", "0"])
-        .args(["--reps", "3", "--format", "json", "--no-save"])
+        .args([
+            "gpu",
+            n,
+            "--dtype",
+            dtype,
+            "--warmup",
+            "1",
+            "--warmup-time",
+            "0",
+        ])
+        .args([
+            "--reps",
+            "3",
+            "--format",
+            "json",
+            "--no-save",
+            "--line-sums",
+            "all",
+        ])
         .output()
         .unwrap();
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {

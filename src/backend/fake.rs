@@ -30,6 +30,12 @@ pub struct FakeBackend {
     a: Vec<f64>,
     sum: f64,
     checks: Vec<f64>,
+    /// Device time of its line sums as a pass of their own (`None`: it offers none).
+    line_cost_s: Option<Second>,
+    lines_on: bool,
+    lines_fresh: bool,
+    /// Its line reference and (exact) sums.
+    lines: Vec<f64>,
 }
 
 impl FakeBackend {
@@ -60,7 +66,17 @@ impl FakeBackend {
             a: Vec::new(),
             sum: 0.0,
             checks: Vec::new(),
+            line_cost_s: None,
+            lines_on: true,
+            lines_fresh: false,
+            lines: Vec::new(),
         }
+    }
+
+    /// Offers exact line sums, each repetition's costing `cost_s` of device time when on.
+    pub fn with_line_sums(mut self, cost_s: Second) -> FakeBackend {
+        self.line_cost_s = Some(cost_s);
+        self
     }
 
     /// From repetition `rep` on (warm-up included, from 0), the sum is 1% too large.
@@ -122,10 +138,11 @@ impl Backend for FakeBackend {
         let wrong = self.corrupt_from.is_some_and(|from| self.calls >= from);
         self.calls += 1;
         self.clock_s.set(self.clock_s.get() + matmul_s + 1e-6);
+        self.lines_fresh = self.line_cost_s.is_some() && self.lines_on;
         Ok(Iteration {
             matmul_s,
             reduce_s: 1e-6,
-            lines_s: None,
+            lines_s: self.line_cost_s.filter(|_| self.lines_fresh),
             sum: if wrong { self.sum * 1.01 } else { self.sum },
         })
     }
@@ -146,6 +163,24 @@ impl Backend for FakeBackend {
         }
         self.checks = flat;
         Ok(VerificationData::from_flat(&self.checks, n, &rows))
+    }
+
+    fn line_reference(&mut self) -> Option<(Vec<f64>, Option<String>)> {
+        self.line_cost_s?;
+        let n = self.n;
+        self.lines = (0..n)
+            .map(|i| (0..n).map(|j| self.dot(i, j)).sum())
+            .collect();
+        Some((self.lines.clone(), None))
+    }
+
+    fn set_line_sums(&mut self, on: bool) {
+        self.lines_on = on;
+    }
+
+    fn line_sums(&self) -> Option<(&[f64], &[f64])> {
+        self.lines_fresh
+            .then_some((&self.lines[..], &self.lines[..]))
     }
 
     fn download_matrix(&mut self) -> Result<HostMatrix, Error> {

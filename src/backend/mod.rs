@@ -126,7 +126,11 @@ pub trait Backend {
         false
     }
 
-    /// The last repetition's row and column sums of C, f64.
+    /// Whether the next repetitions compute their line sums, where they are a pass of their own
+    /// (the GPU); a backend that takes them in the reduction's pass ignores it.
+    fn set_line_sums(&mut self, _on: bool) {}
+
+    /// The last repetition's row and column sums of C, f64 (`None` where it did not compute them).
     fn line_sums(&self) -> Option<(&[f64], &[f64])> {
         None
     }

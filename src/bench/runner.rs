@@ -10,7 +10,7 @@ use crate::model::job::Job;
 use crate::model::reps::{Reps, RepsMode};
 use crate::model::stats::Summary;
 use crate::model::vocab::BackendKind;
-use crate::model::vocab::DeviceSelection;
+use crate::model::vocab::{DeviceSelection, LineSumsMode};
 use crate::record::peak::PeakRecord;
 use crate::record::telemetry::Telemetry;
 use crate::record::{ConfigRecord, Phases, Repetitions, RunRecord, SCHEMA_VERSION, Verification};
@@ -191,16 +191,35 @@ fn measure(job: &Job, backend: &mut dyn Backend, stage: &dyn Fn(Stage)) -> Resul
     let line_start = crate::backend::monotonic_s();
     let tolerance = verify::line_tolerance(job.dtype, job.n);
     let bitwise = backend.reproducible();
-    let mut lines = backend.line_reference().map(|(reference, fault)| {
-        verify::LineChecker::new(reference, tolerance, fault, bitwise)
-    });
+    let mut lines = backend
+        .line_reference()
+        .map(|(reference, fault)| verify::LineChecker::new(reference, tolerance, fault, bitwise));
     let line_reference_s = lines
         .as_ref()
         .map(|_| crate::backend::monotonic_s() - line_start);
     let mut done = 0u32;
+    // `--line-sums budget`: every warm-up is checked; the measured repetitions every k-th, k
+    // set at the first measured one from the last checked repetition's cost (a backend that
+    // sums lines in its reduction reports no cost and is checked every time).
+    let budget = LineSumsMode::budget_share(job.dtype);
+    let mut stride: Option<u32> = None;
+    let mut last_cost: Option<(Second, Second)> = None;
+    let mut measured_done = 0u32;
     let mut next = |backend: &mut dyn Backend, warmup: bool| -> Result<Iteration, Error> {
         crate::interrupt::check()?;
+        if !warmup && stride.is_none() {
+            stride =
+                last_cost.map(|(l, m)| job.line_sums.stride(l / m.max(f64::MIN_POSITIVE), budget));
+        }
+        let check_this = warmup || stride.is_none_or(|k| measured_done.is_multiple_of(k));
+        backend.set_line_sums(check_this);
         let it = backend.iterate()?;
+        if !warmup {
+            measured_done += 1;
+        }
+        if let Some(l) = it.lines_s {
+            last_cost = Some((l, it.matmul_s));
+        }
         script_time_s.get_or_insert_with(|| backend.wall_clock_s() - script_clock);
         if !(it.matmul_s.is_finite() && it.reduce_s.is_finite()) {
             return Err(Error::device_msg("a device timer returned no valid time"));
@@ -259,7 +278,12 @@ fn measure(job: &Job, backend: &mut dyn Backend, stage: &dyn Fn(Stage)) -> Resul
             .iter()
             .filter_map(|i| i.lines_s.map(|l| (l, i.matmul_s)))
             .collect();
-        checker.finish(&costs)
+        let mut record = checker.finish(&costs);
+        if job.line_sums == LineSumsMode::Budget && !costs.is_empty() {
+            record.checked_every = stride;
+            record.budget_share = Some(budget);
+        }
+        record
     });
     Ok(Measured {
         warmup_runs,
@@ -365,6 +389,7 @@ mod tests {
             seed: 1234,
             check: None,
             require_exclusive: false,
+            line_sums: Default::default(),
         }
     }
 
@@ -374,6 +399,38 @@ mod tests {
             process_start_s: monotonic_s(),
             args: vec!["matbench".into()],
         }
+    }
+
+    /// `--line-sums budget` checks every warm-up and every k-th measured repetition, k from
+    /// the last warm-up's cost against the dtype's budget; `all` checks every one.
+    #[test]
+    fn checksums_keep_to_their_budget_or_cover_every_repetition_when_asked() {
+        use crate::model::vocab::LineSumsMode;
+        // matmul 10 ms, sums 1 ms: 10%, twice bf16's 5% budget → every 2nd; f64's 1% → 10th
+        for (dtype, mode, checked, every) in [
+            (DType::Bf16, LineSumsMode::Budget, 2 + 4, Some(2)),
+            (DType::F64, LineSumsMode::Budget, 2 + 1, Some(10)),
+            (DType::Bf16, LineSumsMode::All, 2 + 7, None),
+        ] {
+            let mut b = FakeBackend::new(&[0.010]).with_line_sums(0.001);
+            let mut j = job(6, dtype, 2, Reps::Fixed(7));
+            j.line_sums = mode;
+            let r = run(&j, &mut b, &ctx()).unwrap();
+            let lines = r.verification.line_sums.unwrap();
+            assert_eq!(lines.repetitions_checked, checked, "{dtype} {mode:?}");
+            assert_eq!(lines.checked_every, every, "{dtype} {mode:?}");
+            assert_eq!(lines.failed_repetitions, 0);
+            assert!((lines.share_of_matmul.unwrap() - 0.1).abs() < 1e-12);
+            assert!(r.verification.passed);
+        }
+        // no warm-up: the first measured repetition is checked and sets k
+        let mut b = FakeBackend::new(&[0.010]).with_line_sums(0.001);
+        let r = run(&job(6, DType::Bf16, 0, Reps::Fixed(5)), &mut b, &ctx()).unwrap();
+        let lines = r.verification.line_sums.unwrap();
+        assert_eq!(
+            (lines.repetitions_checked, lines.checked_every),
+            (3, Some(2))
+        );
     }
 
     #[test]

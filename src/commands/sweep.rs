@@ -411,6 +411,7 @@ pub fn run(args: &SweepArgs, ctx: &RunContext, out: &mut Stdout) -> Result<Exit,
                     seed: grid.seed,
                     check: None,
                     require_exclusive: false,
+                    line_sums: Default::default(),
                 };
                 let device = opened.backend.device().name.clone();
                 let (row, run_exit) =

@@ -4,7 +4,7 @@
 
 use crate::model::dtype::DType;
 use crate::model::reps::{Reps, Warmup};
-use crate::model::vocab::{DeviceSelection, MatOp};
+use crate::model::vocab::{DeviceSelection, LineSumsMode, MatOp};
 
 /// One run: device, problem and repetitions. Built by `plan` (gpu, cpu) or by `sweep`; nothing
 /// after that re-validates it.
@@ -28,6 +28,8 @@ pub struct Job {
     pub check: Option<CheckRule>,
     /// `--require-exclusive`: refuse to measure on a GPU another process is using.
     pub require_exclusive: bool,
+    /// `--line-sums`: which repetitions the GPU's checksums cover.
+    pub line_sums: LineSumsMode,
 }
 
 /// What `--check` judges a run by.

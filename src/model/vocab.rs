@@ -52,6 +52,52 @@ impl BackendKind {
     }
 }
 
+/// Which repetitions the GPU's checksums cover (`--line-sums`).
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    Default,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+    clap::ValueEnum,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum LineSumsMode {
+    /// Every warm-up, then every k-th measured repetition, k the smallest that keeps the
+    /// check within its budget (1% of the matmul in f32 and f64, 5% in tf32, bf16 and f16),
+    /// measured on the last warm-up; k is in the record. 1 where the check is cheap enough.
+    #[default]
+    Budget,
+    /// Every repetition, whatever it costs.
+    All,
+}
+
+impl LineSumsMode {
+    /// The most of the matmul's time the checksums may cost under [`LineSumsMode::Budget`].
+    pub fn budget_share(dtype: crate::model::dtype::DType) -> f64 {
+        use crate::model::dtype::DType;
+        match dtype {
+            DType::F32 | DType::F64 => 0.01,
+            DType::Tf32 | DType::Bf16 | DType::F16 => 0.05,
+        }
+    }
+
+    /// How often to check measured repetitions: the smallest k with `share / k ≤ budget`.
+    pub fn stride(self, share: f64, budget: f64) -> u32 {
+        match self {
+            LineSumsMode::All => 1,
+            LineSumsMode::Budget if share.is_finite() && budget > 0.0 => {
+                (share / budget).ceil().clamp(1.0, 1e6) as u32
+            }
+            LineSumsMode::Budget => 1,
+        }
+    }
+}
+
 /// Which product computes C = A·Aᵀ.
 #[derive(
     Clone,

@@ -90,6 +90,9 @@ mod tests {
             lines[2].ends_with("SHARED (another process used it), throttled"),
             "{text}"
         );
-        assert!(lines[3].contains("2 GPUs together: 1460.00 TFLOP/s"), "{text}");
+        assert!(
+            lines[3].contains("2 GPUs together: 1460.00 TFLOP/s"),
+            "{text}"
+        );
     }
 }

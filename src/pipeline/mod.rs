@@ -139,6 +139,7 @@ mod tests {
             seed: 7,
             check: None,
             require_exclusive: false,
+            line_sums: Default::default(),
         }
     }
 

@@ -279,6 +279,14 @@ pub struct LineSums {
     /// `median_s` over the matmul's median: what the check costs.
     #[serde(default)]
     pub share_of_matmul: Option<f64>,
+    /// `--line-sums budget` (the default, where the sums are a pass of their own): every
+    /// warm-up and every k-th measured repetition were checked, k set so that the check costs
+    /// at most `budget_share` of the matmul (measured on the last warm-up); 1: all of them.
+    #[serde(default)]
+    pub checked_every: Option<u32>,
+    /// The budget k was set by (0.01 for f32/f64, 0.05 for tf32, bf16, f16).
+    #[serde(default)]
+    pub budget_share: Option<f64>,
 }
 
 /// One repetition whose checksums failed.
@@ -360,9 +368,14 @@ impl LineSums {
             Some(f) => format!(" [injected: {f}]"),
             None => String::new(),
         };
-        let cost = match self.share_of_matmul {
-            Some(share) => format!("; {:.1}% of the matmul's time", 100.0 * share),
-            None => String::new(),
+        let cost = match (self.share_of_matmul, self.checked_every, self.budget_share) {
+            (Some(share), Some(k), Some(budget)) if k > 1 => format!(
+                "; {:.1}% of the matmul's time each, so after the warm-ups every {k}th repetition (budget {:.0}%, --line-sums)",
+                100.0 * share,
+                100.0 * budget
+            ),
+            (Some(share), _, _) => format!("; {:.1}% of the matmul's time", 100.0 * share),
+            _ => String::new(),
         };
         match self.failures.first() {
             None => format!(

@@ -285,7 +285,15 @@ pub(super) fn launch_line_reference<T>(
     lines: &mut CudaSlice<f64>,
 ) -> Result<(), Error> {
     let (mut reference, mut colsum) = lines.split_at_mut(n as usize);
-    launch_colsums(stream, (colsum_fn, finish_fn), a, n, chunks, col_partial, &mut colsum)?;
+    launch_colsums(
+        stream,
+        (colsum_fn, finish_fn),
+        a,
+        n,
+        chunks,
+        col_partial,
+        &mut colsum,
+    )?;
     let mut b = stream.launch_builder(lineref_fn);
     b.arg(a).arg(&n).arg(&mut colsum).arg(&mut reference);
     let cfg = LaunchConfig {
@@ -365,7 +373,10 @@ mod tests {
             for n in [1u32, 127, 128, 129, 4096, 65_537] {
                 let (tc, tr) = line_tiles(n, eb);
                 assert!(tc * width >= n && (tc - 1) * width < n, "n={n}");
-                assert!(tr * LINE_TILE_ROWS >= n && (tr - 1) * LINE_TILE_ROWS < n, "n={n}");
+                assert!(
+                    tr * LINE_TILE_ROWS >= n && (tr - 1) * LINE_TILE_ROWS < n,
+                    "n={n}"
+                );
             }
         }
     }

@@ -23,6 +23,7 @@ mod storage;
 
 pub use context::{GpuInfo, list_gpus};
 
+use crate::backend::fault::Fault;
 use crate::backend::{Backend, HostMatrix, Iteration, format_byte, matrices_byte};
 use crate::error::Error;
 use crate::model::Second;
@@ -32,7 +33,6 @@ use crate::record::DeviceRecord;
 use crate::verify::{VerificationData, flat_len};
 use context::Gpu;
 use cudarc::driver::{CudaSlice, DriverError, PinnedHostSlice, sys};
-use crate::backend::fault::Fault;
 use steps::{Download, Fill, Multiply, Step, Verify, sample_rows};
 use storage::{Buffers, Map};
 
@@ -73,6 +73,10 @@ struct State {
     lines: Option<Lines>,
     /// Repetitions run since `prepare` (the test-only fault's clock).
     repetitions: u32,
+    /// The next repetitions compute their line sums ([`Backend::set_line_sums`]).
+    lines_on: bool,
+    /// The last repetition computed them.
+    lines_fresh: bool,
     /// The helper thread warming cuBLAS up, until the first repetition waits for it.
     warm_up: Option<std::thread::JoinHandle<Result<Second, Error>>>,
 }
@@ -226,7 +230,9 @@ impl Backend for CudaBackend {
         self.warmed = true;
         let lines = if with_lines {
             Some(Lines {
-                part: self.gpu.alloc(launch::line_partials(n32, dtype.size_byte() as u32))?,
+                part: self
+                    .gpu
+                    .alloc(launch::line_partials(n32, dtype.size_byte() as u32))?,
                 sums: self.gpu.alloc(2 * n)?,
                 // SAFETY: every element read back is first written by a copy from `sums`.
                 host: unsafe { self.gpu.ctx.alloc_pinned_with_flags::<f64>(2 * n, 0) }
@@ -252,6 +258,8 @@ impl Backend for CudaBackend {
                 .map_err(driver("allocating page-locked host memory"))?,
             lines,
             repetitions: 0,
+            lines_on: true,
+            lines_fresh: false,
             warm_up,
         });
         self.gpu.sync()
@@ -307,7 +315,8 @@ impl Backend for CudaBackend {
         };
         multiply.map(&mut st.bufs)?;
         g.record(2)?;
-        if let Some(lines) = st.lines.as_mut() {
+        st.lines_fresh = st.lines_on && st.lines.is_some();
+        if let Some(lines) = st.lines.as_mut().filter(|_| st.lines_on) {
             let k = g.kernels.for_dtype(st.dtype);
             let sums = steps::LineSums {
                 stream: &g.stream,
@@ -331,9 +340,10 @@ impl Backend for CudaBackend {
             matmul_s: g.elapsed(0, 1)?,
             reduce_s: g.elapsed(1, 2)?,
             sum: sum[0],
-            lines_s: match st.lines {
-                Some(_) => Some(g.elapsed(2, 3)?),
-                None => None,
+            lines_s: if st.lines_fresh {
+                Some(g.elapsed(2, 3)?)
+            } else {
+                None
             },
         })
     }
@@ -370,8 +380,14 @@ impl Backend for CudaBackend {
         true
     }
 
+    fn set_line_sums(&mut self, on: bool) {
+        if let Some(st) = self.state.as_mut() {
+            st.lines_on = on;
+        }
+    }
+
     fn line_sums(&self) -> Option<(&[f64], &[f64])> {
-        let st = self.state.as_ref()?;
+        let st = self.state.as_ref().filter(|st| st.lines_fresh)?;
         let host = st.lines.as_ref()?.host.as_slice().ok()?;
         Some(host.split_at(st.n))
     }
