@@ -54,8 +54,11 @@ wait "$other"
 
 # 4. --timeout on the GPU: one line, exit 11, within the limit plus the driver's exit.
 start=$(date +%s.%N)
-"$B" gpu 16384 --reps 1000 --timeout 3 --no-save > /dev/null 2> "$OUT/timeout.err"
+mkdir -p "$OUT/timeout-records"
+"$B" gpu 16384 --reps 1000 --timeout 3 --results-dir "$OUT/timeout-records" > /dev/null 2> "$OUT/timeout.err"
 rc=$?
+saved=$(ls "$OUT"/timeout-records/*.json 2>/dev/null | head -1)
+verdict "the timed-out run left its record: $(field "$saved" "(v['timed_out'], v['config']['reps'], v['verification']['passed'])")" "$(field "$saved" "v['timed_out'] is not None and v['config']['reps'] >= 1 and not v['verification']['passed']" | grep -q True; echo $?)"
 took=$(python3 -c "import sys; print(round($(date +%s.%N) - $start, 2))")
 verdict "--timeout 3 exits 11 in ${took} s: $(cat "$OUT/timeout.err")" "$([ "$rc" = 11 ] && [ "$(wc -l < "$OUT/timeout.err")" = 1 ]; echo $?)"
 

@@ -6,7 +6,9 @@
 //! a thread of its own, armed before the device is opened: when the limit passes first, it
 //! prints the verdict through the caller's one error printer and ends the process (the
 //! records already finished stay; a record being written is a temporary file, which the next
-//! save into that directory recovers or removes: `record::store`). The run loop only says,
+//! save into that directory recovers or removes: `record::store`). Before that, the hook set
+//! with [`on_timeout`] saves the repetitions measured so far as a record marked `timed_out`
+//! (`bench::salvage`), and the verdict's line says where. The run loop only says,
 //! at every step, what it is doing ([`stage`]), which is what the verdict names. That note is
 //! made every repetition, so it is a small `Copy` value put in place, not text: the words are
 //! written only if the verdict is.
@@ -107,6 +109,38 @@ pub fn verdict(limit_s: f64) -> Error {
     ))
 }
 
+/// What the layers above keep of a run in progress, so a timed-out run still leaves its record:
+/// called with the limit and where each device was, it saves what it can and says where.
+pub type Salvage = Box<dyn Fn(f64, &str) -> Option<String> + Send + Sync>;
+
+fn salvage_hook() -> &'static Mutex<Option<Salvage>> {
+    static HOOK: OnceLock<Mutex<Option<Salvage>>> = OnceLock::new();
+    HOOK.get_or_init(|| Mutex::new(None))
+}
+
+/// Sets what the watchdog calls before it ends a timed-out run (the pipeline saves the
+/// repetitions measured so far as a record marked `timed_out`).
+pub fn on_timeout(salvage: Salvage) {
+    if let Ok(mut hook) = salvage_hook().lock() {
+        *hook = Some(salvage);
+    }
+}
+
+/// The verdict, with what the salvage hook saved (one line either way).
+fn verdict_and_salvage(limit_s: f64) -> Error {
+    let e = verdict(limit_s);
+    let (at, _) = where_now();
+    // `try_lock`: a hook that is itself stuck must not keep the process alive.
+    let saved = salvage_hook()
+        .try_lock()
+        .ok()
+        .and_then(|hook| hook.as_ref().and_then(|f| f(limit_s, &at)));
+    match (saved, e) {
+        (Some(saved), Error::Timeout(msg)) => Error::Timeout(format!("{msg}; {saved}")),
+        (_, e) => e,
+    }
+}
+
 /// Disarms the watchdog when dropped (the run finished in time).
 pub struct Armed {
     _done: mpsc::Sender<()>,
@@ -122,7 +156,7 @@ pub fn arm(limit_s: f64, report: fn(&Error)) -> Result<Armed, Error> {
         .spawn(move || {
             // A message or a closed channel both mean the run finished.
             if let Err(mpsc::RecvTimeoutError::Timeout) = wait.recv_timeout(limit) {
-                let e = verdict(limit_s);
+                let e = verdict_and_salvage(limit_s);
                 report(&e);
                 crate::quick_exit::now(i32::from(e.exit().code()));
             }

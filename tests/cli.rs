@@ -146,13 +146,15 @@ fn an_unwritable_results_dir_still_prints_the_result_and_exits_6() {
     assert_eq!(files_in(dir.path()).len(), 1, "only the blocker file");
 }
 
+/// `--timeout`: one line saying where the run was, exit 11, and the repetitions measured until
+/// then saved as a record marked `timed_out` that no reader takes for a result.
 #[test]
 fn a_run_past_its_timeout_is_stopped_with_one_line_saying_where_and_exits_11() {
     let dir = tempfile::tempdir().unwrap();
-    // About 0.1 s per product on two cores: 100000 of them cannot finish in 1.5 s.
+    // A few ms per product: many finish in 1.5 s, 100000 of them cannot.
     let started = std::time::Instant::now();
     let out = matbench(dir.path())
-        .args(["cpu", "1500", "--cpu-engine", "faer", "--threads", "1"])
+        .args(["cpu", "400", "--cpu-engine", "faer", "--threads", "1"])
         .args(["--warmup", "0", "--reps", "100000", "--timeout", "1.5"])
         .output()
         .unwrap();
@@ -167,10 +169,39 @@ fn a_run_past_its_timeout_is_stopped_with_one_line_saying_where_and_exits_11() {
         err.starts_with("matbench: error: the run did not finish within --timeout 1.5 s and was stopped; it was at CPU: measured repetition "),
         "{err}"
     );
+    let files = files_in(dir.path());
+    assert_eq!(files.len(), 1, "the record of what was measured: {files:?}");
+    let path = dir.path().join(&files[0]);
     assert!(
-        files_in(dir.path()).is_empty(),
-        "no record of a run that did not finish"
+        err.trim_end()
+            .ends_with(&format!("marked timed out, in {}", path.display())),
+        "{err}"
     );
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    assert_eq!(v["timed_out"]["limit_s"], 1.5);
+    assert!(
+        v["timed_out"]["at"]
+            .as_str()
+            .unwrap()
+            .starts_with("CPU: measured repetition "),
+        "{v}"
+    );
+    assert_eq!(v["verification"]["passed"], false);
+    let reps = v["config"]["reps"].as_u64().unwrap();
+    assert!(reps >= 1 && reps < 100_000);
+    assert_eq!(
+        v["matmul"]["samples_s"].as_array().unwrap().len() as u64,
+        reps
+    );
+    common::assert_meets_the_schema(&v);
+    // Readers take it for what it is: a run without a verified answer.
+    let report = matbench(dir.path())
+        .args(["report"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(report.status.code(), Some(8), "{report:?}");
     // A run that finishes in time is not touched by it.
     matbench(dir.path())
         .args(["cpu", "64", "--reps", "2", "--timeout", "120"])

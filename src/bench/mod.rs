@@ -4,4 +4,4 @@ pub mod runner;
 pub mod soak;
 pub mod stopping;
 
-pub use runner::{RunContext, run};
+pub use runner::{RunContext, run, salvage};

@@ -63,10 +63,27 @@ pub fn run(job: &Job, backend: &mut dyn Backend, ctx: &RunContext) -> Result<Run
     let stage = |now: Stage| crate::watchdog::stage(&device, now);
     stage(Stage::Allocating { n: job.n });
     backend.prepare(job.n, job.dtype)?;
+    let _draft = DraftGuard(device.clone());
+    if let Ok(mut drafts) = drafts().lock() {
+        drafts.retain(|d| d.device != device);
+        drafts.push(Draft {
+            device: device.clone(),
+            job: job.clone(),
+            ctx: ctx.clone(),
+            started_utc: started_utc.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            config: config_record(job, backend, 0, 0),
+            device_record: backend.device().clone(),
+            math_mode: backend.math_mode(job.dtype),
+            startup_steps_s: backend.startup_steps().into_iter().collect(),
+            generate_s: 0.0,
+            iterations: Vec::new(),
+            warmup_runs: None,
+        });
+    }
     if job.require_exclusive {
         refuse_shared(&device, backend)?;
     }
-    let measured = measure(job, backend, &stage)?;
+    let measured = measure(job, backend, &stage, &device)?;
     let warmup_runs = measured.warmup_runs;
     stage(Stage::Verifying);
     let (mut verification, verify_s, mut verify_steps_s) =
@@ -149,6 +166,134 @@ pub fn run(job: &Job, backend: &mut dyn Backend, ctx: &RunContext) -> Result<Run
         check: None,
         soak,
         health,
+        timed_out: None,
+    })
+}
+
+/// A run in progress, kept beside it so that a run stopped by `--timeout` still leaves a record
+/// of what it measured ([`salvage`]): the watchdog's thread builds it while the run's own
+/// thread is stuck in the driver, so nothing here touches the backend.
+struct Draft {
+    device: String,
+    job: Job,
+    ctx: RunContext,
+    started_utc: String,
+    config: ConfigRecord,
+    device_record: crate::record::DeviceRecord,
+    math_mode: String,
+    startup_steps_s: BTreeMap<String, Second>,
+    generate_s: Second,
+    iterations: Vec<Iteration>,
+    /// Warm-up repetitions, once measuring has begun.
+    warmup_runs: Option<u32>,
+}
+
+fn drafts() -> &'static std::sync::Mutex<Vec<Draft>> {
+    static DRAFTS: std::sync::OnceLock<std::sync::Mutex<Vec<Draft>>> = std::sync::OnceLock::new();
+    DRAFTS.get_or_init(|| std::sync::Mutex::new(Vec::new()))
+}
+
+/// Updates the draft of the run on `device`, if there is one.
+fn draft_update(device: &str, f: impl FnOnce(&mut Draft)) {
+    if let Ok(mut drafts) = drafts().lock()
+        && let Some(d) = drafts.iter_mut().find(|d| d.device == device)
+    {
+        f(d);
+    }
+}
+
+/// Removes the run's draft when the run ends, however it ends.
+struct DraftGuard(String);
+
+impl Drop for DraftGuard {
+    fn drop(&mut self) {
+        if let Ok(mut drafts) = drafts().lock() {
+            drafts.retain(|d| d.device != self.0);
+        }
+    }
+}
+
+/// The records of the runs in progress that measured at least one repetition, marked
+/// `timed_out` (limit `limit_s`, stopped `at`), without verification. Called by the watchdog
+/// when `--timeout` passes.
+pub fn salvage(limit_s: Second, at: &str) -> Vec<RunRecord> {
+    // `try_lock`: a run thread stuck while holding the lock must not stop the verdict.
+    let Ok(drafts) = drafts().try_lock() else {
+        return Vec::new();
+    };
+    drafts
+        .iter()
+        .filter_map(|d| salvaged(d, limit_s, at))
+        .collect()
+}
+
+fn salvaged(d: &Draft, limit_s: Second, at: &str) -> Option<RunRecord> {
+    let warmup_runs = d.warmup_runs?;
+    let measured = d.iterations.get(warmup_runs as usize..)?;
+    let matmul = Summary::from_samples(&measured.iter().map(|i| i.matmul_s).collect::<Vec<_>>())?;
+    let reduce = Summary::from_samples(&measured.iter().map(|i| i.reduce_s).collect::<Vec<_>>())?;
+    let job = &d.job;
+    let flop_per_matmul = job.op.flop(job.n);
+    let per_s = |flop: f64| flop / matmul.median_s.max(f64::MIN_POSITIVE) / 1e12;
+    let matmul_tflop_per_s = per_s(flop_per_matmul);
+    let mut config = d.config.clone();
+    config.warmup = warmup_runs;
+    config.reps = u32::try_from(measured.len()).unwrap_or(u32::MAX);
+    let reduce_median_s = reduce.median_s;
+    Some(RunRecord {
+        schema_version: SCHEMA_VERSION,
+        matbench_version: env!("CARGO_PKG_VERSION").to_string(),
+        git_commit: GIT_COMMIT.to_string(),
+        started_utc: d.started_utc.clone(),
+        args: d.ctx.args.clone(),
+        config,
+        host: crate::host::host_record(),
+        device: d.device_record.clone(),
+        math_mode: d.math_mode.clone(),
+        flop_per_matmul,
+        phases: Phases {
+            startup_s: d.ctx.startup_s,
+            startup_steps_s: d.startup_steps_s.clone(),
+            generate_s: d.generate_s,
+            tune_s: None,
+            verify_s: 0.0,
+            verify_steps_s: BTreeMap::new(),
+            script_time_taken_s: d.ctx.startup_s + d.generate_s + d.iterations[0].matmul_s,
+            process_s: monotonic_s() - d.ctx.process_start_s,
+        },
+        matmul_tflop_per_s,
+        matmul_gemm_equivalent_tflop_per_s: per_s(crate::model::vocab::MatOp::Gemm.flop(job.n)),
+        matmul,
+        reduce,
+        repetitions: None,
+        sum: measured.last().map_or(0.0, |i| i.sum),
+        verification: Verification {
+            passed: false,
+            sum_reference: 0.0,
+            sum_rel_error: 0.0,
+            sum_tolerance: 0.0,
+            rows_checked: Vec::new(),
+            elements_checked: 0,
+            max_element_rel_error: 0.0,
+            element_tolerance: 0.0,
+            line_sums: None,
+        },
+        telemetry: None,
+        peak: (d.config.backend == BackendKind::Cuda).then(|| {
+            PeakRecord::for_gpu(
+                &d.device_record.name,
+                (job.dtype, job.op, job.n),
+                matmul_tflop_per_s,
+                reduce_median_s,
+            )
+        }),
+        check: None,
+        soak: None,
+        health: None,
+        timed_out: Some(crate::record::TimedOut {
+            limit_s,
+            at: at.to_string(),
+        }),
     })
 }
 
@@ -177,10 +322,16 @@ fn refuse_shared(device: &str, backend: &dyn Backend) -> Result<(), Error> {
 /// Generate, warm up, then repeat until the stopping rule says so (after the count, or, with
 /// `--reps auto`, once the median is precise enough or the budget is spent), sampling the
 /// device's telemetry during the measured repetitions only.
-fn measure(job: &Job, backend: &mut dyn Backend, stage: &dyn Fn(Stage)) -> Result<Measured, Error> {
+fn measure(
+    job: &Job,
+    backend: &mut dyn Backend,
+    stage: &dyn Fn(Stage),
+    device: &str,
+) -> Result<Measured, Error> {
     let script_clock = backend.wall_clock_s();
     stage(Stage::Generating);
     let generate_s = backend.generate(job.seed)?;
+    draft_update(device, |d| d.generate_s = generate_s);
     stage(Stage::Tuning);
     let tune_s = backend.tune()?;
     // The script made no choice: its time leaves the tuning out.
@@ -220,6 +371,7 @@ fn measure(job: &Job, backend: &mut dyn Backend, stage: &dyn Fn(Stage)) -> Resul
         if let Some(l) = it.lines_s {
             last_cost = Some((l, it.matmul_s));
         }
+        draft_update(device, |d| d.iterations.push(it));
         script_time_s.get_or_insert_with(|| backend.wall_clock_s() - script_clock);
         if !(it.matmul_s.is_finite() && it.reduce_s.is_finite()) {
             return Err(Error::device_msg("a device timer returned no valid time"));
@@ -242,6 +394,7 @@ fn measure(job: &Job, backend: &mut dyn Backend, stage: &dyn Fn(Stage)) -> Resul
         iterations.push(next(backend, true)?);
         warmup_runs += 1;
     }
+    draft_update(device, |d| d.warmup_runs = Some(warmup_runs));
     let telemetry = backend.start_telemetry();
     let measuring = backend.wall_clock_s();
     let mut matmul_times = RunningMedian::default();

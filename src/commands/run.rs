@@ -31,6 +31,7 @@ fn with_save_hint(problem: Error) -> Error {
 pub fn cpu(args: &CpuArgs, ctx: &RunContext, out: &mut Stdout) -> Result<Exit, Error> {
     let _watchdog = arm_timeout(args.run.timeout)?;
     let plan = plan::cpu_plan(args, crate::host::cpu_threads())?;
+    salvage_on_timeout(&plan);
     let finished = pipeline::run_one(&plan.job, plan.results_dir.as_deref(), ctx)?;
     report(&plan, finished, out)
 }
@@ -42,11 +43,22 @@ pub fn gpu(args: &GpuArgs, ctx: &RunContext, out: &mut Stdout) -> Result<Exit, E
     let _watchdog = arm_timeout(args.run.timeout)?;
     let gpus = plan::parse_gpus(&args.gpu, probe::device_count)?;
     let plan = plan::gpu_plan(args, gpus.first().copied().unwrap_or(0))?;
+    salvage_on_timeout(&plan);
     if gpus.len() > 1 {
         return gpus_at_once(&plan, &gpus, args, ctx, out);
     }
     let finished = pipeline::run_one(&plan.job, plan.results_dir.as_deref(), ctx)?;
     report(&plan, finished, out)
+}
+
+/// `--timeout`: a run stopped by the watchdog leaves the record of what it measured, where
+/// records are saved.
+fn salvage_on_timeout(plan: &Plan) {
+    if let Some(dir) = plan.results_dir.clone() {
+        crate::watchdog::on_timeout(Box::new(move |limit_s, at| {
+            pipeline::save_timed_out(&dir, limit_s, at)
+        }));
+    }
 }
 
 /// `--timeout`: the watchdog, armed before the device is opened (opening can hang too).

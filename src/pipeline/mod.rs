@@ -32,6 +32,23 @@ impl Opened {
     }
 }
 
+/// `--timeout`: saves what the runs in progress measured into `dir`, as records marked
+/// `timed_out` ([`crate::bench::salvage`]), and says where, for the verdict's one line;
+/// `None` where no run had measured a repetition.
+pub fn save_timed_out(dir: &Path, limit_s: Second, at: &str) -> Option<String> {
+    let saved: Vec<String> = crate::bench::salvage(limit_s, at)
+        .iter()
+        .filter_map(|r| store::save(dir, r).ok())
+        .map(|p| p.display().to_string())
+        .collect();
+    (!saved.is_empty()).then(|| {
+        format!(
+            "the repetitions measured until then are recorded, marked timed out, in {}",
+            saved.join(", ")
+        )
+    })
+}
+
 /// Opens the backend for `selection` and times it.
 pub fn open(selection: &DeviceSelection) -> Result<Opened, Error> {
     crate::watchdog::stage(&selection.label(), crate::watchdog::Stage::Opening);

@@ -92,6 +92,20 @@ pub struct RunRecord {
     /// runs, without NVML, and in older records.
     #[serde(default)]
     pub health: Option<health::HealthRecord>,
+    /// `--timeout`: the run did not finish in time and was stopped; this record holds the
+    /// repetitions measured until then, no verification (`verification.passed` is false, so
+    /// no reader pools it); `null` for a run that finished.
+    #[serde(default)]
+    pub timed_out: Option<TimedOut>,
+}
+
+/// A run stopped by `--timeout`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct TimedOut {
+    /// The limit, seconds.
+    pub limit_s: Second,
+    /// Where every device's run was when it was stopped (`GPU 0: measured repetition 14 of 1000`).
+    pub at: String,
 }
 
 /// What `--check` found (`matbench gpu N --check`): every reason the GPU failed, in words.
