@@ -154,6 +154,20 @@ for label, args in (("seed job --warmup 0 --reps 1", ["gpu", "10000", "--warmup"
             r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
             floor.append(time.perf_counter() - t)
         print(f"  floor (bare CUDA process, cuInit + context + cuBLAS handle, rc={r.returncode} {r.stderr.strip()[-120:]}): median {statistics.median(floor):.3f} s of {', '.join(f'{x:.3f}' for x in floor)}")
+    if label == "defaults":
+        v = json.loads(subprocess.run([new, *args, "--no-save", "--format", "json"], capture_output=True, text=True).stdout)
+        p, m = v["phases"], v["matmul"]
+        print(f"  new defaults, where the time goes: startup {p['startup_s']:.3f} s, generate {p['generate_s']*1e3:.1f} ms, "
+              f"{v['config']['warmup']} warm-up + {v['config']['reps']} measured repetitions ({sum(m['samples_s']):.3f} s measured), "
+              f"verify {p['verify_s']*1e3:.1f} ms ({', '.join(f'{k} {x*1e3:.1f}' for k, x in p['verify_steps_s'].items())}), process {p['process_s']:.3f} s")
+        import os
+        for n in ("1024", "10000", "16384"):
+            rss = {}
+            for name, exe in (("old", old), ("new", new)):
+                proc = subprocess.Popen([exe, "gpu", n, "--no-save"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                _, status, usage = os.wait4(proc.pid, 0)
+                rss[name] = usage.ru_maxrss / 1024
+            print(f"  host RSS gpu {n}: old {rss['old']:.0f} MB, new {rss['new']:.0f} MB")
     print(f"{label}: wall median old {statistics.median(walls['old']):.3f} s, new {statistics.median(walls['new']):.3f} s; outside main's clock (exec, loading, exit) old {statistics.median(after['old']):.3f} s, new {statistics.median(after['new']):.3f} s (7 each, interleaved)")
 PY
 fi

@@ -8,6 +8,7 @@
 //! - [`job`]: what one run measures;
 //! - [`peak`]: the datasheet peaks a GPU's figures are shares of.
 
+pub mod bootstrap;
 pub mod dtype;
 pub mod job;
 pub mod peak;

@@ -27,7 +27,7 @@
 //! 8 a run failed verification. The report ([`verdict::Report`]) is rendered by pure
 //! functions ([`render`]) as a terminal table, GitHub Markdown or JSON; only [`run`] prints.
 
-pub mod bootstrap;
+pub use crate::model::bootstrap;
 pub mod pool;
 pub mod render;
 pub mod verdict;

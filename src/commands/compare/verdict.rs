@@ -9,45 +9,7 @@ use crate::model::stats::Summary;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
-/// What the bootstrap interval says about the candidate against the baseline.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Verdict {
-    /// Interval entirely below 1 − t: the candidate is faster.
-    Faster,
-    /// Interval entirely above 1 + t: the candidate is slower (a regression).
-    Slower,
-    /// Interval entirely inside [1 − t, 1 + t]: no change larger than the threshold.
-    Same,
-    /// Anything else: the samples cannot tell.
-    Unclear,
-}
-
-impl Verdict {
-    /// The rule, for an interval [low, high] of the ratio candidate/baseline and a threshold
-    /// `t` (a fraction, 0.05 for 5%). A NaN bound gives `Unclear`.
-    pub fn decide(low: f64, high: f64, t: f64) -> Verdict {
-        if low > 1.0 + t {
-            Verdict::Slower
-        } else if high < 1.0 - t {
-            Verdict::Faster
-        } else if low >= 1.0 - t && high <= 1.0 + t {
-            Verdict::Same
-        } else {
-            Verdict::Unclear
-        }
-    }
-
-    /// Lowercase name.
-    pub fn name(self) -> &'static str {
-        match self {
-            Verdict::Faster => "faster",
-            Verdict::Slower => "slower",
-            Verdict::Same => "same",
-            Verdict::Unclear => "unclear",
-        }
-    }
-}
+pub use crate::model::bootstrap::Verdict;
 
 /// One side's pooled runs of one benchmark.
 #[derive(Clone, Debug, PartialEq, Serialize)]

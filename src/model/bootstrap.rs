@@ -16,6 +16,47 @@
 
 use crate::model::Second;
 use crate::philox;
+use serde::Serialize;
+
+/// What the bootstrap interval says about the candidate against the baseline.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Verdict {
+    /// Interval entirely below 1 − t: the candidate is faster.
+    Faster,
+    /// Interval entirely above 1 + t: the candidate is slower (a regression).
+    Slower,
+    /// Interval entirely inside [1 − t, 1 + t]: no change larger than the threshold.
+    Same,
+    /// Anything else: the samples cannot tell.
+    Unclear,
+}
+
+impl Verdict {
+    /// The rule, for an interval [low, high] of the ratio candidate/baseline and a threshold
+    /// `t` (a fraction, 0.05 for 5%). A NaN bound gives `Unclear`.
+    pub fn decide(low: f64, high: f64, t: f64) -> Verdict {
+        if low > 1.0 + t {
+            Verdict::Slower
+        } else if high < 1.0 - t {
+            Verdict::Faster
+        } else if low >= 1.0 - t && high <= 1.0 + t {
+            Verdict::Same
+        } else {
+            Verdict::Unclear
+        }
+    }
+
+    /// Lowercase name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Verdict::Faster => "faster",
+            Verdict::Slower => "slower",
+            Verdict::Same => "same",
+            Verdict::Unclear => "unclear",
+        }
+    }
+}
 
 /// Fixed key of the generator ("matbench" in ASCII).
 pub const SEED: u64 = 0x6d61_7462_656e_6368;
@@ -62,7 +103,7 @@ impl Draws {
 }
 
 /// The median of `values` (reordered in place): the middle one, or the mean of the two middle
-/// ones, as [`crate::bench::Summary`] computes it. NaN for no values.
+/// ones, as [`crate::model::stats::Summary`] computes it. NaN for no values.
 pub fn median(values: &mut [f64]) -> f64 {
     let len = values.len();
     if len == 0 {
