@@ -99,7 +99,7 @@ pub struct CompareArgs {
     /// Candidate: a results file or a directory of them.
     pub candidate: PathBuf,
     /// Changes of the median smaller than this many percent count as "same".
-    #[arg(long, default_value_t = 5.0, value_name = "PERCENT")]
+    #[arg(long, default_value_t = crate::model::bootstrap::DEFAULT_THRESHOLD_PERCENT, value_name = "PERCENT")]
     pub threshold: f64,
     /// Report format.
     #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
@@ -324,6 +324,18 @@ pub struct GpuArgs {
     /// every repetition whatever it costs.
     #[arg(long, value_enum, default_value_t = crate::model::vocab::LineSumsMode::Budget)]
     pub line_sums: crate::model::vocab::LineSumsMode,
+
+    /// How the GEMM is chosen: `default`, the cuBLAS call matbench always makes; `search`,
+    /// time up to 16 cuBLASLt algorithms for the exact problem beside it and run with the
+    /// fastest when compare would call it faster (the record lists every candidate and the
+    /// default's regret); the winner is cached per GPU model, cuBLAS, dtype and n.
+    #[arg(long, value_enum, default_value_t = crate::model::vocab::AlgoMode::Default)]
+    pub algo: crate::model::vocab::AlgoMode,
+
+    /// With --algo search: where the winners are cached (default $XDG_CACHE_HOME/matbench or
+    /// ~/.cache/matbench; never the results directory).
+    #[arg(long, value_name = "DIR", requires = "algo")]
+    pub cache_dir: Option<PathBuf>,
 
     /// With --check: the floor share of the GPU's datasheet peak, percent.
     #[arg(

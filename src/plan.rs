@@ -8,7 +8,7 @@ use crate::model::Second;
 use crate::model::dtype::DType;
 use crate::model::job::{CheckRule, Job};
 use crate::model::reps::{MAX_DURATION_S, MAX_REPS, Reps, Warmup, default_warmup_min_s};
-use crate::model::vocab::{BackendKind, DeviceSelection, MatOp};
+use crate::model::vocab::{AlgoMode, BackendKind, DeviceSelection, MatOp};
 use std::path::PathBuf;
 
 /// Largest n accepted (A alone would need 4 TiB in f32).
@@ -247,6 +247,7 @@ fn finish(
             check: None,
             require_exclusive: false,
             line_sums: Default::default(),
+            algo_search: None,
         },
         format: run.format,
         results_dir: (!run.no_save).then(|| run.results_dir.clone()),
@@ -305,6 +306,34 @@ pub fn gpu_plan(args: &GpuArgs, index: usize) -> Result<Plan, Error> {
     });
     plan.job.require_exclusive = args.require_exclusive;
     plan.job.line_sums = args.line_sums;
+    plan.job.algo_search = match args.algo {
+        AlgoMode::Default => {
+            if args.cache_dir.is_some() {
+                return Err(Error::InvalidArgument(
+                    "--cache-dir is for --algo search".into(),
+                ));
+            }
+            None
+        }
+        AlgoMode::Search => {
+            if plan.job.op == MatOp::Syrk {
+                return Err(Error::InvalidArgument(
+                    crate::backend::cuda::algo::SYRK_NOT_SEARCHED.into(),
+                ));
+            }
+            let dir = match &args.cache_dir {
+                Some(d) => d.clone(),
+                None => crate::backend::cuda::algo::default_cache_dir()?,
+            };
+            if plan.results_dir.as_deref() == Some(dir.as_path()) {
+                return Err(Error::InvalidArgument(format!(
+                    "--cache-dir {} is the results directory, whose readers take every file there for a record: choose another",
+                    dir.display()
+                )));
+            }
+            Some(dir)
+        }
+    };
     Ok(plan)
 }
 

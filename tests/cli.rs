@@ -214,6 +214,30 @@ fn a_run_past_its_timeout_is_stopped_with_one_line_saying_where_and_exits_11() {
 fn bad_input_gets_one_line_and_a_documented_exit_code() {
     let cases: &[(&[&str], i32, &str)] = &[
         (&["cpu", "0"], 2, "at least 1"),
+        (
+            &["gpu", "64", "--algo", "search", "--op", "syrk"],
+            2,
+            "SYRK is not searched",
+        ),
+        (
+            &["gpu", "64", "--algo", "default", "--cache-dir", "c"],
+            2,
+            "--cache-dir is for --algo search",
+        ),
+        (
+            &[
+                "gpu",
+                "64",
+                "--algo",
+                "search",
+                "--cache-dir",
+                "same",
+                "--results-dir",
+                "same",
+            ],
+            2,
+            "is the results directory",
+        ),
         (&["cpu", "-3"], 2, "at least 1"),
         (&["cpu", "ten"], 2, "positive whole number"),
         (&["cpu", "3.5"], 2, "positive whole number"),

@@ -37,6 +37,7 @@ fn plan(selection: DeviceSelection, n: usize, dtype: DType, seed: u64) -> Job {
         check: None,
         require_exclusive: false,
         line_sums: Default::default(),
+        algo_search: None,
     }
 }
 
@@ -509,4 +510,85 @@ fn gpu_every_element_of_every_repetition_is_checked_in_every_dtype() {
             );
         }
     }
+}
+
+/// `--algo search`: the default path and cuBLASLt's candidates are timed for the exact problem,
+/// the record lists them with the default's regret, the answer still verifies, and a second run
+/// takes the winner from the cache (never a `.json` file) and says so.
+#[test]
+fn gpu_algo_search_times_the_candidates_records_the_regret_and_caches_the_winner() {
+    require_gpu!("gpu_algo_search_times_the_candidates_records_the_regret_and_caches_the_winner");
+    let cache = tempfile::tempdir().unwrap();
+    for dtype in ["f32", "bf16"] {
+        let run = || {
+            let out = common::matbench_bare()
+                .args([
+                    "gpu",
+                    "2048",
+                    "--dtype",
+                    dtype,
+                    "--algo",
+                    "search",
+                    "--cache-dir",
+                ])
+                .arg(cache.path())
+                .args(["--reps", "5", "--format", "json", "--no-save"])
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "{dtype}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()
+        };
+        let first = run();
+        let algo = &first["algo"];
+        let candidates = algo["candidates"].as_array().unwrap();
+        assert!(candidates.len() >= 2, "{dtype}: {algo}");
+        assert!(
+            candidates[0]["name"]
+                .as_str()
+                .unwrap()
+                .starts_with("default path: "),
+            "{algo}"
+        );
+        assert!(
+            candidates[1]["name"]
+                .as_str()
+                .unwrap()
+                .starts_with("cuBLASLt algo ")
+        );
+        assert!(algo["regret"].as_f64().unwrap() >= 0.0);
+        assert_eq!(algo["cached"], false);
+        let chosen = algo["chosen"].as_u64().unwrap() as usize;
+        assert!(chosen < candidates.len());
+        let lt_ran = first["math_mode"]
+            .as_str()
+            .unwrap()
+            .contains("cublasLtMatmul");
+        assert_eq!(lt_ran, chosen > 0, "{}", first["math_mode"]);
+        assert_eq!(
+            first["verification"]["passed"], true,
+            "{}",
+            first["verification"]
+        );
+        assert!(first["phases"]["tune_s"].as_f64().unwrap() > 0.0);
+        common::assert_meets_the_schema(&first);
+        let second = run();
+        assert_eq!(second["algo"]["cached"], true, "{}", second["algo"]);
+        assert_eq!(second["algo"]["chosen"], algo["chosen"]);
+        assert_eq!(second["verification"]["passed"], true);
+        eprintln!(
+            "{dtype} n=2048: chose {} of {}, regret {:.3}",
+            chosen,
+            candidates.len(),
+            algo["regret"]
+        );
+    }
+    let files: Vec<_> = std::fs::read_dir(cache.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    assert_eq!(files, vec!["cublaslt-algos.v1".to_string()]);
 }

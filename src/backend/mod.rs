@@ -139,6 +139,22 @@ pub trait Backend {
         None
     }
 
+    /// `--algo search`: search the GEMM algorithms in [`Backend::tune`], keeping the winner in
+    /// `cache_dir`; `None` for the default path. A backend without a choice refuses the search.
+    fn set_algo_search(&mut self, cache_dir: Option<std::path::PathBuf>) -> Result<(), Error> {
+        match cache_dir {
+            None => Ok(()),
+            Some(_) => Err(Error::InvalidArgument(
+                "--algo search is for the GPU (cuBLASLt)".into(),
+            )),
+        }
+    }
+
+    /// What `--algo search` found, for the record.
+    fn algo_record(&self) -> Option<crate::record::algo::AlgoRecord> {
+        None
+    }
+
     /// The CPU engine that runs the GEMM (`auto` resolved), for the record; `None` on a GPU.
     fn cpu_engine(&self) -> Option<crate::model::vocab::CpuEngine> {
         None

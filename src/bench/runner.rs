@@ -61,6 +61,7 @@ pub fn run(job: &Job, backend: &mut dyn Backend, ctx: &RunContext) -> Result<Run
     backend.set_op(job.op)?;
     let device = job.selection.label();
     let stage = |now: Stage| crate::watchdog::stage(&device, now);
+    backend.set_algo_search(job.algo_search.clone())?;
     stage(Stage::Allocating { n: job.n });
     backend.prepare(job.n, job.dtype)?;
     let _draft = DraftGuard(device.clone());
@@ -167,6 +168,7 @@ pub fn run(job: &Job, backend: &mut dyn Backend, ctx: &RunContext) -> Result<Run
         soak,
         health,
         timed_out: None,
+        algo: backend.algo_record(),
     })
 }
 
@@ -294,6 +296,7 @@ fn salvaged(d: &Draft, limit_s: Second, at: &str) -> Option<RunRecord> {
             limit_s,
             at: at.to_string(),
         }),
+        algo: None,
     })
 }
 
@@ -543,6 +546,7 @@ mod tests {
             check: None,
             require_exclusive: false,
             line_sums: Default::default(),
+            algo_search: None,
         }
     }
 

@@ -412,6 +412,7 @@ pub fn run(args: &SweepArgs, ctx: &RunContext, out: &mut Stdout) -> Result<Exit,
                     check: None,
                     require_exclusive: false,
                     line_sums: Default::default(),
+                    algo_search: None,
                 };
                 let device = opened.backend.device().name.clone();
                 let (row, run_exit) =

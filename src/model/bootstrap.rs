@@ -61,6 +61,11 @@ impl Verdict {
 /// Fixed key of the generator ("matbench" in ASCII).
 pub const SEED: u64 = 0x6d61_7462_656e_6368;
 
+/// The default threshold of `compare` (`--threshold`), and the margin `--algo search` needs
+/// before it prefers another algorithm to the default path: changes smaller than this many
+/// percent count as "same".
+pub const DEFAULT_THRESHOLD_PERCENT: f64 = 5.0;
+
 /// Resamples drawn per comparison.
 pub const RESAMPLES: usize = 2000;
 

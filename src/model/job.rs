@@ -30,6 +30,9 @@ pub struct Job {
     pub require_exclusive: bool,
     /// `--line-sums`: which repetitions the GPU's checksums cover.
     pub line_sums: LineSumsMode,
+    /// `--algo search`: the cache directory of the algorithm search; `None` for the default
+    /// path.
+    pub algo_search: Option<std::path::PathBuf>,
 }
 
 /// What `--check` judges a run by.

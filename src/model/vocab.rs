@@ -52,6 +52,17 @@ impl BackendKind {
     }
 }
 
+/// How the GPU's GEMM is chosen (`--algo`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum AlgoMode {
+    /// The cuBLAS call matbench always makes (cublasSgemm, cublasDgemm, cublasGemmEx).
+    #[default]
+    Default,
+    /// Time cuBLASLt's candidates for the exact problem beside the default path and run with
+    /// the fastest, when it is faster beyond the noise; the winner is cached.
+    Search,
+}
+
 /// Which repetitions the GPU's checksums cover (`--line-sums`).
 #[derive(
     Clone,

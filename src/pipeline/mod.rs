@@ -157,6 +157,7 @@ mod tests {
             check: None,
             require_exclusive: false,
             line_sums: Default::default(),
+            algo_search: None,
         }
     }
 

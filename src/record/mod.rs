@@ -3,6 +3,7 @@
 //! `docs/results-schema.md` documents every field; bump [`SCHEMA_VERSION`] on any change a
 //! reader must know about.
 
+pub mod algo;
 pub mod health;
 pub mod json;
 pub mod key;
@@ -97,6 +98,10 @@ pub struct RunRecord {
     /// no reader pools it); `null` for a run that finished.
     #[serde(default)]
     pub timed_out: Option<TimedOut>,
+    /// `--algo search`: the GEMM algorithms timed for this problem and the one used; `null`
+    /// with the default path (`--algo default`) and in older records.
+    #[serde(default)]
+    pub algo: Option<algo::AlgoRecord>,
 }
 
 /// A run stopped by `--timeout`.

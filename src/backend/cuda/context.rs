@@ -232,6 +232,8 @@ impl CudaBackend {
             op: MatOp::Gemm,
             fault,
             warmed: false,
+            algo_search: None,
+            algo_record: None,
             state: None,
         })
     }

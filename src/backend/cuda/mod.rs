@@ -12,12 +12,15 @@
 //! `steps.rs`: each is one small `Map` written once for every storage type, so no call site
 //! here matches on the dtype.
 
+pub mod algo;
 mod blas;
 mod context;
 pub mod gemm;
 pub mod kernels;
 pub mod launch;
+mod lt;
 pub mod probe;
+mod search;
 mod steps;
 mod storage;
 
@@ -50,6 +53,10 @@ pub struct CudaBackend {
     fault: Option<Fault>,
     /// cuBLAS has been warmed up in this process ([`steps::WarmUp`]).
     warmed: bool,
+    /// `--algo search`: the cache directory.
+    algo_search: Option<std::path::PathBuf>,
+    /// What the search found.
+    algo_record: Option<crate::record::algo::AlgoRecord>,
     state: Option<State>,
 }
 
@@ -77,8 +84,19 @@ struct State {
     lines_on: bool,
     /// The last repetition computed them.
     lines_fresh: bool,
+    /// The cuBLASLt algorithm `--algo search` chose over the default path, if it did.
+    lt: Option<LtChoice>,
     /// The helper thread warming cuBLAS up, until the first repetition waits for it.
     warm_up: Option<std::thread::JoinHandle<Result<Second, Error>>>,
+}
+
+/// What `--algo search` chose, when it is not the default path.
+struct LtChoice {
+    lt: lt::Lt,
+    problem: lt::Problem,
+    algo: cudarc::cublaslt::sys::cublasLtMatmulAlgo_t,
+    name: String,
+    split_k: i64,
 }
 
 /// The checksums' buffers (module docs of [`crate::verify::LineChecker`]).
@@ -141,6 +159,13 @@ impl Backend for CudaBackend {
     }
 
     fn math_mode(&self, dtype: DType) -> String {
+        let chosen = match self.state.as_ref().and_then(|st| st.lt.as_ref()) {
+            Some(c) => format!(
+                "; --algo search ran it through cublasLtMatmul instead, with {}",
+                c.name
+            ),
+            None => String::new(),
+        };
         let override_note = match std::env::var("NVIDIA_TF32_OVERRIDE") {
             Ok(v) => format!("; NVIDIA_TF32_OVERRIDE={v} in the environment"),
             Err(_) => String::new(),
@@ -169,7 +194,10 @@ impl Backend for CudaBackend {
             }
             _ => gemm,
         };
-        format!("{gemm}; kernels {}{override_note}", self.kernel_form)
+        format!(
+            "{gemm}{chosen}; kernels {}{override_note}",
+            self.kernel_form
+        )
     }
 
     fn prepare(&mut self, n: usize, dtype: DType) -> Result<(), Error> {
@@ -260,6 +288,7 @@ impl Backend for CudaBackend {
             repetitions: 0,
             lines_on: true,
             lines_fresh: false,
+            lt: None,
             warm_up,
         });
         self.gpu.sync()
@@ -312,6 +341,7 @@ impl Backend for CudaBackend {
             },
             p,
             fault,
+            lt: st.lt.as_mut().map(|c| (&mut c.lt, &c.problem, &c.algo)),
         };
         multiply.map(&mut st.bufs)?;
         g.record(2)?;
@@ -377,7 +407,52 @@ impl Backend for CudaBackend {
     /// bit-wise results at every run when executed on GPUs with the same architecture and the
     /// same number of SMs" (one stream, no atomics mode, as here); our sums add in a fixed order.
     fn reproducible(&self) -> bool {
-        true
+        // A split-K algorithm may add its partial products in an order that varies.
+        self.state
+            .as_ref()
+            .and_then(|st| st.lt.as_ref())
+            .is_none_or(|c| c.split_k <= 1)
+    }
+
+    fn set_algo_search(&mut self, cache_dir: Option<std::path::PathBuf>) -> Result<(), Error> {
+        self.algo_search = cache_dir;
+        Ok(())
+    }
+
+    fn algo_record(&self) -> Option<crate::record::algo::AlgoRecord> {
+        self.algo_record.clone()
+    }
+
+    fn tune(&mut self) -> Result<Option<Second>, Error> {
+        let Some(dir) = self.algo_search.clone() else {
+            return Ok(None);
+        };
+        let start = std::time::Instant::now();
+        let key_head = (
+            self.device.name.clone(),
+            self.device.compute_capability.clone().unwrap_or_default(),
+            self.device.multiprocessors.unwrap_or(0),
+            self.device.cublas_version.clone().unwrap_or_default(),
+        );
+        let (op, dtype) = self
+            .state
+            .as_ref()
+            .map(|s| (s.op, s.dtype))
+            .ok_or_else(|| Error::device_msg("prepare() first"))?;
+        if op == MatOp::Syrk {
+            return Err(Error::InvalidArgument(algo::SYRK_NOT_SEARCHED.into()));
+        }
+        let default_name = self.math_mode(dtype);
+        let default_name = default_name
+            .split(';')
+            .next()
+            .unwrap_or_default()
+            .to_string();
+        let (g, st) = self.parts("prepare() first")?;
+        let (choice, record) = search::search(g, st, &dir, key_head, &default_name)?;
+        st.lt = choice;
+        self.algo_record = Some(record);
+        Ok(Some(start.elapsed().as_secs_f64()))
     }
 
     fn set_line_sums(&mut self, on: bool) {

@@ -39,6 +39,14 @@ impl Map for Fill<'_> {
     }
 }
 
+/// The algorithm `--algo search` chose over the default path: cuBLASLt's handle, the problem's
+/// descriptors, and the algorithm.
+pub(super) type LtCall<'a> = (
+    &'a mut super::lt::Lt,
+    &'a super::lt::Problem,
+    &'a cudarc::cublaslt::sys::cublasLtMatmulAlgo_t,
+);
+
 /// C = A·Aᵀ (GEMM or SYRK), event 1 recorded, the test-only fault if this repetition has one,
 /// then s = Σ C into `sum`.
 pub(super) struct Multiply<'a> {
@@ -47,6 +55,28 @@ pub(super) struct Multiply<'a> {
     pub(super) st: Step<'a>,
     pub(super) p: gemm::GemmParams,
     pub(super) fault: Option<Fault>,
+    /// The GEMM through cuBLASLt with this algorithm instead of the default path.
+    pub(super) lt: Option<LtCall<'a>>,
+}
+
+/// One GEMM, C = A·Aᵀ, by the default path or with a cuBLASLt algorithm (the search's timed
+/// call, and [`Multiply`]'s).
+pub(super) struct OneGemm<'a> {
+    pub(super) gpu: &'a Gpu,
+    pub(super) dtype: DType,
+    pub(super) p: gemm::GemmParams,
+    pub(super) lt: Option<LtCall<'a>>,
+}
+
+impl Map for OneGemm<'_> {
+    type Out = ();
+    fn f<T: Element>(self, a: &mut CudaSlice<T>, c: &mut CudaSlice<T>) -> Result<(), Error> {
+        let g = self.gpu;
+        match self.lt {
+            Some((lt, problem, algo)) => super::lt::matmul(lt, problem, algo, &g.stream, a, c),
+            None => blas::run_gemm(&g.blas, &g.stream, self.dtype, &self.p, a, c),
+        }
+    }
 }
 
 /// The run's shape and the f64 work buffers of the reduction.
@@ -71,7 +101,13 @@ impl Map for Multiply<'_> {
             let n32 = st.n as u32;
             launch::launch_reduce_upper(&g.stream, finish, upper, c, n32, st.partial, st.sum)
         } else {
-            blas::run_gemm(&g.blas, &g.stream, st.dtype, &self.p, a, c)?;
+            let call = OneGemm {
+                gpu: g,
+                dtype: st.dtype,
+                p: self.p,
+                lt: self.lt,
+            };
+            call.f(a, c)?;
             g.record(1)?;
             if let Some(f) = self.fault {
                 let n = st.n as u32;

@@ -1,0 +1,157 @@
+//! `--algo search` on the GPU: time the default path and cuBLASLt's candidates for the
+//! prepared problem, choose ([`super::algo::choose`]), and cache the winner.
+
+#![deny(unsafe_code)]
+
+use super::algo::{self, Entry};
+use super::context::Gpu;
+use super::steps::OneGemm;
+use super::storage::Map;
+use super::{LtChoice, State, gemm, lt};
+use crate::error::Error;
+use crate::model::Second;
+use crate::record::algo::{AlgoCandidate, AlgoRecord};
+use cudarc::cublaslt::sys::cublasLtMatmulAlgo_t;
+use std::path::Path;
+
+/// Wall time the timed rounds aim at, before the bounds on their count.
+const SEARCH_BUDGET_S: Second = 0.5;
+/// Timed calls per candidate, at least and at most.
+const ROUNDS: (u32, u32) = (3, 10);
+
+/// The GPU model, compute capability, SM count and cuBLAS version of the cache key.
+pub(super) type KeyHead = (String, String, u32, String);
+
+/// Searches (or finds in the cache in `dir`) the algorithm for `st`'s problem; `default_name`
+/// names the default path. Returns the cuBLASLt choice (`None`: the default path) and the
+/// record.
+pub(super) fn search(
+    g: &Gpu,
+    st: &mut State,
+    dir: &Path,
+    (gpu, capability, sms, cublas): KeyHead,
+    default_name: &str,
+) -> Result<(Option<LtChoice>, AlgoRecord), Error> {
+    let p = gemm::a_times_a_transposed(st.n)?;
+    let problem_name = format!("{} gemm n={}", st.dtype, st.n);
+    let key = algo::key(&gpu, &capability, sms, &cublas, &problem_name);
+    let cache_file = algo::path(dir).display().to_string();
+    let mut handle = lt::Lt::new(&g.stream)?;
+    let problem = lt::Problem::new(st.dtype, &p)?;
+    let mut cache_error = None;
+    match algo::get(dir, &key) {
+        Ok(Some(entry)) => {
+            let algo = entry
+                .algo
+                .as_deref()
+                .and_then(|w| <[u64; 8]>::try_from(w).ok())
+                .map(|data| cublasLtMatmulAlgo_t { data });
+            let mut record = entry.record;
+            record.cached = true;
+            record.cache_file = cache_file;
+            record.cache_error = None;
+            let choice = algo.map(|algo| LtChoice {
+                name: lt::describe(&algo),
+                split_k: lt::split_k(&algo),
+                lt: handle,
+                problem,
+                algo,
+            });
+            return Ok((choice, record));
+        }
+        Ok(None) => {}
+        Err(e) => cache_error = Some(e),
+    }
+    let algos = lt::candidates(&handle, &problem, algo::MAX_CANDIDATES)?;
+    let mut names = vec![format!("default path: {default_name}")];
+    names.extend(algos.iter().map(lt::describe));
+    let count = algos.len() + 1;
+    // One call of candidate `i` (0: the default path), timed with CUDA events.
+    let mut time = |i: usize, st: &mut State| -> Result<Second, Error> {
+        let call = OneGemm {
+            gpu: g,
+            dtype: st.dtype,
+            p,
+            lt: (i > 0).then(|| (&mut handle, &problem, &algos[i - 1])),
+        };
+        g.record(0)?;
+        call.map(&mut st.bufs)?;
+        g.record(1)?;
+        g.sync_as("timing a GEMM algorithm")?;
+        g.elapsed(0, 1)
+    };
+    // Warm-up: each candidate once; one that fails is left out, with why.
+    let mut failed: Vec<Option<String>> = vec![None; count];
+    for (i, f) in failed.iter_mut().enumerate() {
+        if let Err(e) = time(i, st) {
+            if i == 0 {
+                return Err(e);
+            }
+            *f = Some(e.to_string());
+        }
+    }
+    let default_s = time(0, st)?;
+    let per_round = default_s * count as f64;
+    let rounds = (SEARCH_BUDGET_S / per_round.max(f64::MIN_POSITIVE))
+        .ceil()
+        .clamp(f64::from(ROUNDS.0), f64::from(ROUNDS.1)) as u32;
+    let mut samples: Vec<Vec<Second>> = vec![Vec::new(); count];
+    for _ in 0..rounds {
+        for (i, s) in samples.iter_mut().enumerate() {
+            if failed[i].is_none() {
+                s.push(time(i, st)?);
+            }
+        }
+    }
+    let chosen = algo::choose(&samples);
+    let medians: Vec<Second> = samples.iter().map(|s| algo::median(s)).collect();
+    let best_s = medians
+        .iter()
+        .copied()
+        .filter(|m| m.is_finite())
+        .fold(f64::INFINITY, f64::min);
+    let record = AlgoRecord {
+        candidates: names
+            .into_iter()
+            .zip(samples)
+            .zip(&failed)
+            .map(|((name, samples_s), why)| AlgoCandidate {
+                name: match why {
+                    Some(why) => format!("{name} (failed: {why})"),
+                    None => name,
+                },
+                median_s: algo::median(&samples_s),
+                samples_s,
+            })
+            .collect(),
+        chosen,
+        default_median_s: medians[0],
+        best_median_s: best_s,
+        regret: algo::regret(medians[0], best_s),
+        rule: algo::rule(),
+        cached: false,
+        cache_file,
+        searched_utc: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        cache_error,
+    };
+    let winner = (chosen > 0).then(|| algos[chosen - 1]);
+    let entry = Entry {
+        record: AlgoRecord {
+            cache_error: None,
+            ..record.clone()
+        },
+        algo: winner.map(|a| a.data.to_vec()),
+    };
+    let mut record = record;
+    if let Err(e) = algo::put(dir, &key, entry) {
+        record.cache_error = Some(e);
+    }
+    let choice = winner.map(|algo| LtChoice {
+        name: lt::describe(&algo),
+        split_k: lt::split_k(&algo),
+        lt: handle,
+        problem,
+        algo,
+    });
+    Ok((choice, record))
+}
