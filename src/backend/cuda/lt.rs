@@ -212,25 +212,23 @@ pub(super) fn candidates(
 /// `algo`'s configuration in words: `cuBLASLt algo 66, tile 20, stages 8, split-K 1`.
 pub(super) fn describe(algo: &cublasLtMatmulAlgo_t) -> String {
     use sys::cublasLtMatmulAlgoConfigAttributes_t as A;
+    // Each of these attributes is a 32-bit integer; cuBLASLt refuses a buffer of another size.
     let get = |attr: A| -> Option<i64> {
-        let mut value = 0u64;
+        let mut value = 0i32;
         let mut written = 0usize;
-        // SAFETY: `algo` is a plain value; cuBLASLt writes at most 8 bytes into `value`.
+        // SAFETY: `algo` is a plain value; cuBLASLt writes at most 4 bytes into `value`.
         unsafe {
             sys::cublasLtMatmulAlgoConfigGetAttribute(
                 algo,
                 attr,
-                (&mut value as *mut u64).cast(),
-                std::mem::size_of::<u64>(),
+                (&mut value as *mut i32).cast(),
+                std::mem::size_of::<i32>(),
                 &mut written,
             )
         }
         .result()
         .ok()
-        .map(|()| match written {
-            4 => i64::from(value as u32 as i32),
-            _ => value as i64,
-        })
+        .map(|()| i64::from(value))
     };
     let show = |v: Option<i64>| v.map_or_else(|| "?".to_string(), |v| v.to_string());
     format!(
