@@ -133,6 +133,22 @@ impl CudaBackend {
             .unwrap_or(0)
     }
 
+    /// Waits for the helper thread warming cuBLAS up ([`steps::WarmUp`]), once, and notes in
+    /// the start-up steps how long it took and how long was waited. Before the first call on
+    /// the cuBLAS handle: the handle is not to be used by two threads at once.
+    fn finish_warm_up(&mut self) {
+        if let Some(helper) = self.state.as_mut().and_then(|st| st.warm_up.take()) {
+            let start = std::time::Instant::now();
+            // A failed warm-up only loses its head start: the real call reports any error.
+            if let Ok(Ok(took)) = helper.join() {
+                let waited = start.elapsed().as_secs_f64();
+                self.startup_steps
+                    .push(("cublas_warm_up (helper thread)", took));
+                self.startup_steps.push(("cublas_warm_up_wait", waited));
+            }
+        }
+    }
+
     /// The GPU's handles beside the prepared run's state; `missing` is the error text when
     /// `prepare` has not run.
     fn parts(&mut self, missing: &'static str) -> Result<(&Gpu, &mut State), Error> {
@@ -311,16 +327,7 @@ impl Backend for CudaBackend {
     }
 
     fn iterate(&mut self) -> Result<Iteration, Error> {
-        if let Some(helper) = self.state.as_mut().and_then(|st| st.warm_up.take()) {
-            let start = std::time::Instant::now();
-            // A failed warm-up only loses its head start: the real call reports any error.
-            if let Ok(Ok(took)) = helper.join() {
-                let waited = start.elapsed().as_secs_f64();
-                self.startup_steps
-                    .push(("cublas_warm_up (helper thread)", took));
-                self.startup_steps.push(("cublas_warm_up_wait", waited));
-            }
-        }
+        self.finish_warm_up();
         let fault = self.fault;
         let (g, st) = self.parts("prepare() first")?;
         let p = gemm::a_times_a_transposed(st.n)?;
@@ -427,6 +434,10 @@ impl Backend for CudaBackend {
         let Some(dir) = self.algo_search.clone() else {
             return Ok(None);
         };
+        // The helper must be done with the cuBLAS handle before the search uses it: a first
+        // call racing the helper's left the default path 13–18% slower for the whole process
+        // on the H200 (2026-11-30), which the search then measured as the default's regret.
+        self.finish_warm_up();
         let start = std::time::Instant::now();
         let key_head = (
             self.device.name.clone(),
