@@ -318,16 +318,13 @@ impl LineChecker {
         }
         r.failed_repetitions += 1;
         if r.failures.len() < FAILURES_KEPT {
-            r.failures.push(LineFailure {
-                repetition,
-                warmup,
-                rows_failed: u32::try_from(bad_rows.len()).unwrap_or(u32::MAX),
-                columns_failed: u32::try_from(bad_columns.len()).unwrap_or(u32::MAX),
-                rows: bad_rows.into_iter().take(NAMED).collect(),
-                columns: bad_columns.into_iter().take(NAMED).collect(),
-                max_rel_error: worst,
-                bitwise: false,
-            });
+            r.failures.push(failure(
+                (repetition, warmup),
+                bad_rows,
+                bad_columns,
+                worst,
+                false,
+            ));
         }
     }
 
@@ -352,6 +349,27 @@ impl LineChecker {
             record.share_of_matmul = Some(l.median_s / m.median_s.max(f64::MIN_POSITIVE));
         }
         record
+    }
+}
+
+/// A failing repetition as the record keeps it: the first [`NAMED`] rows and columns, and how
+/// many in all.
+fn failure(
+    (repetition, warmup): (u32, bool),
+    rows: Vec<usize>,
+    columns: Vec<usize>,
+    max_rel_error: f64,
+    bitwise: bool,
+) -> LineFailure {
+    LineFailure {
+        repetition,
+        warmup,
+        rows_failed: u32::try_from(rows.len()).unwrap_or(u32::MAX),
+        columns_failed: u32::try_from(columns.len()).unwrap_or(u32::MAX),
+        rows: rows.into_iter().take(NAMED).collect(),
+        columns: columns.into_iter().take(NAMED).collect(),
+        max_rel_error,
+        bitwise,
     }
 }
 
@@ -392,16 +410,8 @@ impl Bitwise {
         };
         self.differing += 1;
         if self.kept.len() < FAILURES_KEPT {
-            self.kept.push(LineFailure {
-                repetition,
-                warmup,
-                rows_failed: u32::try_from(bad_rows.len()).unwrap_or(u32::MAX),
-                columns_failed: u32::try_from(bad_columns.len()).unwrap_or(u32::MAX),
-                rows: bad_rows.into_iter().take(NAMED).collect(),
-                columns: bad_columns.into_iter().take(NAMED).collect(),
-                max_rel_error: 0.0,
-                bitwise: true,
-            });
+            let failed = failure((repetition, warmup), bad_rows, bad_columns, 0.0, true);
+            self.kept.push(failed);
         }
     }
 

@@ -2,6 +2,7 @@
 //! On the GPU machine: `../shared/device-pack`, then run every test executable with
 //! `--include-ignored` (see docs/gpu-testing.md).
 
+#[macro_use]
 mod common;
 
 use matbench::backend::cuda::CudaBackend;
@@ -12,15 +13,6 @@ use matbench::model::job::Job;
 use matbench::model::reps::Reps;
 use matbench::model::vocab::{CpuEngine, DeviceSelection, MatOp};
 use matbench::philox::Uniform;
-
-macro_rules! require_gpu {
-    ($name:expr) => {
-        if let Some(why) = common::gpu_unavailable() {
-            common::skip($name, &format!("no usable GPU here: {why}"));
-            return;
-        }
-    };
-}
 
 fn plan(selection: DeviceSelection, n: usize, dtype: DType, seed: u64) -> Job {
     Job {

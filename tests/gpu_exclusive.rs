@@ -4,16 +4,8 @@
 //! shared with the test harness. Nothing here opens the GPU in the test process. They skip,
 //! saying so on stderr, where no GPU is usable.
 
+#[macro_use]
 mod common;
-
-macro_rules! require_gpu {
-    ($name:expr) => {
-        if let Some(why) = common::gpu_unavailable() {
-            common::skip($name, &format!("no usable GPU here: {why}"));
-            return;
-        }
-    };
-}
 
 #[test]
 fn gpu_cli_run_records_a_verified_true_fp32_result() {

@@ -4,6 +4,17 @@
 use std::io::Write;
 use std::path::Path;
 
+/// Returns from the test, saying so on stderr, where GPU 0 is not usable.
+#[allow(unused_macros)]
+macro_rules! require_gpu {
+    ($name:expr) => {
+        if let Some(why) = common::gpu_unavailable() {
+            common::skip($name, &format!("no usable GPU here: {why}"));
+            return;
+        }
+    };
+}
+
 /// Says plainly, on the real stderr (libtest does not capture direct writes), that a test
 /// did not run here and why.
 pub fn skip(test: &str, why: &str) {

@@ -99,6 +99,22 @@ struct LtChoice {
     split_k: i64,
 }
 
+impl LtChoice {
+    fn new(
+        lt: lt::Lt,
+        problem: lt::Problem,
+        algo: cudarc::cublaslt::sys::cublasLtMatmulAlgo_t,
+    ) -> LtChoice {
+        LtChoice {
+            name: lt::describe(&algo),
+            split_k: lt::split_k(&algo),
+            lt,
+            problem,
+            algo,
+        }
+    }
+}
+
 /// The checksums' buffers (module docs of [`crate::verify::LineChecker`]).
 struct Lines {
     part: CudaSlice<f64>,

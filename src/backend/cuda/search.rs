@@ -52,13 +52,7 @@ pub(super) fn search(
             record.cached = true;
             record.cache_file = cache_file;
             record.cache_error = None;
-            let choice = algo.map(|algo| LtChoice {
-                name: lt::describe(&algo),
-                split_k: lt::split_k(&algo),
-                lt: handle,
-                problem,
-                algo,
-            });
+            let choice = algo.map(|algo| LtChoice::new(handle, problem, algo));
             return Ok((choice, record));
         }
         Ok(None) => {}
@@ -148,12 +142,6 @@ pub(super) fn search(
     if let Err(e) = algo::put(dir, &key, entry) {
         record.cache_error = Some(e);
     }
-    let choice = winner.map(|algo| LtChoice {
-        name: lt::describe(&algo),
-        split_k: lt::split_k(&algo),
-        lt: handle,
-        problem,
-        algo,
-    });
+    let choice = winner.map(|algo| LtChoice::new(handle, problem, algo));
     Ok((choice, record))
 }
