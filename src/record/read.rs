@@ -226,9 +226,14 @@ impl Verified {
             .iter()
             .map(|(path, r)| {
                 format!(
-                    "{} ({})",
+                    "{} ({}{})",
                     one_line(&path.display().to_string()),
-                    one_line(&crate::record::key::BenchKey::of(r).to_string())
+                    one_line(&crate::record::key::BenchKey::of(r).to_string()),
+                    match &r.timed_out {
+                        Some(t) =>
+                            format!(", stopped by --timeout {} s: never verified", t.limit_s),
+                        None => String::new(),
+                    }
                 )
             })
             .collect();
@@ -332,6 +337,10 @@ mod tests {
         let mut records = crate::record::fixtures::records("dev-2core-2026-11-28");
         let total = records.len();
         records[0].1.verification.passed = false;
+        records[0].1.timed_out = Some(crate::record::TimedOut {
+            limit_s: 2.0,
+            at: "GPU 0: measured repetition 3".into(),
+        });
         let split = Verified::split(records);
         assert_eq!((split.passed.len(), split.failed.len()), (total - 1, 1));
         let e = split.failure("the export").unwrap();
@@ -339,6 +348,11 @@ mod tests {
         assert!(
             e.to_string()
                 .starts_with("1 record failed verification and was left out of the export: "),
+            "{e}"
+        );
+        assert!(
+            e.to_string()
+                .ends_with(", stopped by --timeout 2 s: never verified)"),
             "{e}"
         );
         assert!(Verified::split(split.passed).failure("x").is_none());
