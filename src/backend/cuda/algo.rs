@@ -66,7 +66,7 @@ pub fn choose(samples: &[Vec<Second>]) -> usize {
 
 /// The median of `samples` (NaN for none).
 pub fn median(samples: &[Second]) -> Second {
-    bootstrap::median(&mut samples.to_vec())
+    crate::model::stats::median(&mut samples.to_vec()).unwrap_or(f64::NAN)
 }
 
 /// default / best − 1 (≥ 0).

@@ -122,6 +122,50 @@ struct Lines {
     host: PinnedHostSlice<f64>,
 }
 
+/// Queues one repetition's device work: event 0, the GEMM (the default path, or `lt`), event 1,
+/// the test-only `fault`, s = Σ C, event 2 and, with `lines`, every row and column sum of C and
+/// event 3. The one sequence a measured repetition and `--algo search`'s timed calls share.
+fn queue_repetition(
+    g: &Gpu,
+    st: &mut State,
+    p: gemm::GemmParams,
+    fault: Option<Fault>,
+    lt: Option<steps::LtCall<'_>>,
+    lines: bool,
+) -> Result<(), Error> {
+    g.record(0)?;
+    let multiply = Multiply {
+        gpu: g,
+        typed: g.kernels.for_dtype(st.dtype),
+        st: Step {
+            n: st.n,
+            dtype: st.dtype,
+            op: st.op,
+            reduce_blocks: st.reduce_blocks,
+            partial: &mut st.partial,
+            sum: &mut st.sum,
+        },
+        p,
+        fault,
+        lt,
+    };
+    multiply.map(&mut st.bufs)?;
+    g.record(2)?;
+    if let Some(buffers) = st.lines.as_mut().filter(|_| lines) {
+        let k = g.kernels.for_dtype(st.dtype);
+        let sums = steps::LineSums {
+            stream: &g.stream,
+            fns: (&k.linesum_partial, &g.kernels.linesum_finish),
+            n: st.n as u32,
+            part: &mut buffers.part,
+            lines: &mut buffers.sums,
+        };
+        sums.map(&mut st.bufs)?;
+        g.record(3)?;
+    }
+    Ok(())
+}
+
 /// Maps a cudarc driver error to ours, naming `what` failed and keeping the error as source.
 fn driver(what: &'static str) -> impl Fn(DriverError) -> Error {
     move |e| {
@@ -350,36 +394,14 @@ impl Backend for CudaBackend {
         st.repetitions += 1;
         let (n, repetition) = (st.n, st.repetitions);
         let fault = fault.filter(|f| f.repetition == repetition && f.row < n && f.col < n);
-        g.record(0)?;
-        let multiply = Multiply {
-            gpu: g,
-            typed: g.kernels.for_dtype(st.dtype),
-            st: Step {
-                n: st.n,
-                dtype: st.dtype,
-                op: st.op,
-                reduce_blocks: st.reduce_blocks,
-                partial: &mut st.partial,
-                sum: &mut st.sum,
-            },
-            p,
-            fault,
-            lt: st.lt.as_mut().map(|c| (&mut c.lt, &c.problem, &c.algo)),
-        };
-        multiply.map(&mut st.bufs)?;
-        g.record(2)?;
         st.lines_fresh = st.lines_on && st.lines.is_some();
-        if let Some(lines) = st.lines.as_mut().filter(|_| st.lines_on) {
-            let k = g.kernels.for_dtype(st.dtype);
-            let sums = steps::LineSums {
-                stream: &g.stream,
-                fns: (&k.linesum_partial, &g.kernels.linesum_finish),
-                n: n as u32,
-                part: &mut lines.part,
-                lines: &mut lines.sums,
-            };
-            sums.map(&mut st.bufs)?;
-            g.record(3)?;
+        // The chosen algorithm is lent to the step and put back, whatever the step returns.
+        let mut chosen = st.lt.take();
+        let lt = chosen.as_mut().map(|c| (&mut c.lt, &c.problem, &c.algo));
+        let queued = queue_repetition(g, st, p, fault, lt, st.lines_fresh);
+        st.lt = chosen;
+        queued?;
+        if let Some(lines) = st.lines.as_mut().filter(|_| st.lines_fresh) {
             g.stream
                 .memcpy_dtoh(&lines.sums, &mut lines.host)
                 .map_err(driver("copying the line sums"))?;

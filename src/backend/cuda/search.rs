@@ -5,9 +5,7 @@
 
 use super::algo::{self, Entry};
 use super::context::Gpu;
-use super::steps::{LineSums, Multiply, Step};
-use super::storage::Map;
-use super::{LtChoice, State, gemm, lt};
+use super::{LtChoice, State, gemm, lt, queue_repetition};
 use crate::error::Error;
 use crate::model::Second;
 use crate::record::algo::{AlgoCandidate, AlgoRecord};
@@ -68,34 +66,9 @@ pub(super) fn search(
     // to back without them ranked tf32 candidates differently on the H200: the default path
     // timed 5.8 ms there against 5.2 ms in a run.
     let mut time = |i: usize, st: &mut State| -> Result<Second, Error> {
-        let multiply = Multiply {
-            gpu: g,
-            typed: g.kernels.for_dtype(st.dtype),
-            st: Step {
-                n: st.n,
-                dtype: st.dtype,
-                op: st.op,
-                reduce_blocks: st.reduce_blocks,
-                partial: &mut st.partial,
-                sum: &mut st.sum,
-            },
-            p,
-            fault: None,
-            lt: (i > 0).then(|| (&mut handle, &problem, &algos[i - 1])),
-        };
-        g.record(0)?;
-        multiply.map(&mut st.bufs)?;
-        if let Some(lines) = st.lines.as_mut() {
-            let k = g.kernels.for_dtype(st.dtype);
-            let sums = LineSums {
-                stream: &g.stream,
-                fns: (&k.linesum_partial, &g.kernels.linesum_finish),
-                n: st.n as u32,
-                part: &mut lines.part,
-                lines: &mut lines.sums,
-            };
-            sums.map(&mut st.bufs)?;
-        }
+        let lt = (i > 0).then(|| (&mut handle, &problem, &algos[i - 1]));
+        let lines = st.lines.is_some();
+        queue_repetition(g, st, p, None, lt, lines)?;
         g.sync_as("timing a GEMM algorithm")?;
         g.elapsed(0, 1)
     };
