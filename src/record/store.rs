@@ -110,10 +110,16 @@ pub fn save(dir: &Path, record: &RunRecord) -> Result<PathBuf, Error> {
 pub fn replace(path: &Path, record: &RunRecord) -> Result<(), Error> {
     let bytes = crate::record::json::to_bytes(record, "the record")?;
     let dir = path.parent().unwrap_or(Path::new("."));
-    let fail = |e: std::io::Error| Error::save_io("the record", dir, &e);
-    let tmp = synced_temp(dir, &bytes).map_err(fail)?;
-    tmp.persist(path).map_err(|e| fail(e.error))?;
-    Ok(())
+    replace_bytes(path, &bytes).map_err(|e| Error::save_io("the record", dir, &e))
+}
+
+/// Writes `bytes` over the file at `path` (or creates it) atomically: a synced temporary file
+/// beside it, renamed over it, so a reader sees the old file or the new one, never a mix. The
+/// one atomic replace, for records and for `--algo search`'s cache.
+pub fn replace_bytes(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let tmp = synced_temp(dir, bytes)?;
+    tmp.persist(path).map(|_| ()).map_err(|e| e.error)
 }
 
 /// When the run started, from its record (now, if the record's time cannot be read).

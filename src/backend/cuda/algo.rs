@@ -135,8 +135,8 @@ pub fn get(dir: &Path, key: &str) -> Result<Option<Entry>, String> {
     Ok(read(&path(dir))?.entries.get(key).cloned())
 }
 
-/// Stores `entry` under `key` (a temporary file renamed over the old one, so a reader never
-/// sees half a file); `Err` says why it could not.
+/// Stores `entry` under `key` (atomically, [`crate::record::store::replace_bytes`]: a reader
+/// never sees half a file); `Err` says why it could not.
 pub fn put(dir: &Path, key: &str, entry: Entry) -> Result<(), String> {
     let file = path(dir);
     std::fs::create_dir_all(dir).map_err(|e| format!("could not create {}: {e}", dir.display()))?;
@@ -144,16 +144,8 @@ pub fn put(dir: &Path, key: &str, entry: Entry) -> Result<(), String> {
     let mut all = read(&file).unwrap_or_default();
     all.entries.insert(key.to_string(), entry);
     let bytes = serde_json::to_vec_pretty(&all).map_err(|e| e.to_string())?;
-    // One name per writer: several GPUs of one run search at once.
-    static WRITERS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-    let writer = WRITERS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let tmp = dir.join(format!(".{CACHE_FILE}.{}.{writer}.tmp", std::process::id()));
-    std::fs::write(&tmp, bytes)
-        .and_then(|()| std::fs::rename(&tmp, &file))
-        .map_err(|e| {
-            let _ = std::fs::remove_file(&tmp);
-            format!("could not write {}: {e}", file.display())
-        })
+    crate::record::store::replace_bytes(&file, &bytes)
+        .map_err(|e| format!("could not write {}: {e}", file.display()))
 }
 
 #[cfg(test)]
