@@ -9,6 +9,8 @@
 //   - linesum_*_partial + linesum_finish: every row and column sum of C in one pass, f64, fixed
 //     order (the checksums of every repetition), and lineref_*: their exact reference A.c;
 //   - inject_*: the test-only fault (MATBENCH_INJECT_FAULT) put into C.
+// fp8 runs store A in E4M3 and C in bf16: their A-side kernels (philox, colsum, rowcheck,
+// lineref) are the *_e4m3 ones, their C-side kernels (sum, linesum, inject) the bf16 ones.
 // No headers are included so NVRTC needs no include path; indices are 64-bit throughout because
 // n*n exceeds 2^32 for n > 65535.
 
@@ -23,6 +25,8 @@ typedef unsigned short u16;
 // rounding is exactly IEEE round-to-nearest-even, as the `half` crate does on the CPU.
 struct bf16s { u16 bits; };
 struct f16s { u16 bits; };
+// FP8 E4M3 (OCP "E4M3FN": bias 7, no infinities, 448 the largest finite), as raw bits too.
+struct e4m3s { unsigned char bits; };
 
 __device__ __forceinline__ double to_double(float x) { return (double)x; }
 __device__ __forceinline__ double to_double(double x) { return x; }
@@ -31,6 +35,13 @@ __device__ __forceinline__ double to_double(f16s x) {
     float f;
     asm("cvt.f32.f16 %0, %1;" : "=f"(f) : "h"(x.bits));
     return (double)f;
+}
+// Every E4M3 value is exact in f32: subnormals m·2⁻⁹, normals 2^(e−7)·(1 + m/8).
+__device__ __forceinline__ double to_double(e4m3s x) {
+    u32 e = (x.bits >> 3) & 15u, m = x.bits & 7u;
+    float v = e == 0 ? (float)m * (1.0f / 512.0f) : __uint_as_float(((e + 120u) << 23) | (m << 20));
+    if (e == 15u && m == 7u) v = __uint_as_float(0x7FC00000u);  // the one NaN pattern
+    return (double)((x.bits & 0x80u) ? -v : v);
 }
 // Finite inputs only (ours are in [0, 1)).
 __device__ __forceinline__ bf16s to_bf16(float x) {
@@ -43,6 +54,22 @@ __device__ __forceinline__ bf16s to_bf16(float x) {
 __device__ __forceinline__ f16s to_f16(float x) {
     f16s r;
     asm("cvt.rn.f16.f32 %0, %1;" : "=h"(r.bits) : "f"(x));
+    return r;
+}
+// Round to nearest even, for x in [0, 1] (ours): what the hardware's cvt.rn.satfinite.e4m3x2
+// does there, written out because that instruction exists only from sm_89 and the same source
+// builds for every architecture. Below 2⁻⁶ the E4M3 steps are 2⁻⁹ (subnormals; 8 steps carry
+// into the smallest normal, whose pattern is 8); above, the f32 significand is rounded to 3
+// bits (a carry moves into the exponent, as in to_bf16).
+__device__ __forceinline__ e4m3s to_e4m3(float x) {
+    e4m3s r;
+    if (x < 0.015625f) {
+        r.bits = (unsigned char)__float2uint_rn(x * 512.0f);
+    } else {
+        u32 u = __float_as_uint(x);
+        u += 0x7FFFFu + ((u >> 20) & 1u);
+        r.bits = (unsigned char)((((u >> 23) - 120u) << 3) | ((u >> 20) & 7u));
+    }
     return r;
 }
 
@@ -151,6 +178,25 @@ extern "C" __global__ void philox_uniform_bf16(bf16s* out, u64 len, u64 seed) {
 
 extern "C" __global__ void philox_uniform_f16(f16s* out, u64 len, u64 seed) {
     philox_uniform_h16<f16s, to_f16>(out, len, seed);
+}
+
+// A[e] in E4M3: the f32 value of element e rounded to nearest even; four bytes per Philox
+// call, stored as one 32-bit word (e = 4·b is 4-byte aligned).
+extern "C" __global__ void philox_uniform_e4m3(e4m3s* __restrict__ out, u64 len, u64 seed) {
+    u64 blocks = (len + 3) / 4;
+    u64 stride = (u64)gridDim.x * blockDim.x;
+    for (u64 b = (u64)blockIdx.x * blockDim.x + threadIdx.x; b < blocks; b += stride) {
+        philox_out r = philox_block(b, seed);
+        u64 e = b * 4;
+        if (e + 4 <= len) {
+            u32 w = 0;
+#pragma unroll
+            for (int i = 0; i < 4; ++i) w |= (u32)to_e4m3(u32_to_unit_f32(r.v[i])).bits << (8 * i);
+            reinterpret_cast<u32*>(out)[b] = w;
+        } else {
+            for (u64 i = 0; e + i < len; ++i) out[e + i] = to_e4m3(u32_to_unit_f32(r.v[i]));
+        }
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -320,6 +366,10 @@ extern "C" __global__ void colsum_f16_partial(const f16s* a, u32 n, u32 rows_per
     colsum_partial<f16s>(a, n, rows_per_chunk, partial);
 }
 
+extern "C" __global__ void colsum_e4m3_partial(const e4m3s* a, u32 n, u32 rows_per_chunk, double* partial) {
+    colsum_partial<e4m3s>(a, n, rows_per_chunk, partial);
+}
+
 // Adds the chunks' partials per column: a block is 32 columns x 8 groups of chunks, so a warp
 // reads 32 neighbouring doubles and each thread adds only chunks/8 partials (fixed order).
 __device__ void finish_columns(const double* __restrict__ partial, u32 n, u32 chunks, double* __restrict__ colsum) {
@@ -355,8 +405,8 @@ extern "C" __global__ void colsum_finish(const double* __restrict__ partial, u32
 
 struct SampleRows { u32 r[MAX_SAMPLE_ROWS]; };
 
-template <typename T>
-__device__ void rowcheck(const T* __restrict__ a, const T* __restrict__ c, u32 n, SampleRows rows, u32 nrows, u32 upper, double* __restrict__ out) {
+template <typename T, typename TC = T>
+__device__ void rowcheck(const T* __restrict__ a, const TC* __restrict__ c, u32 n, SampleRows rows, u32 nrows, u32 upper, double* __restrict__ out) {
     __shared__ double totals[32][ROWCHECK_J * MAX_SAMPLE_ROWS];
     u64 j0 = (u64)blockIdx.x * ROWCHECK_J;
     u32 jcount = (u32)((n - j0) < ROWCHECK_J ? (n - j0) : ROWCHECK_J);
@@ -416,6 +466,11 @@ extern "C" __global__ void rowcheck_bf16(const bf16s* a, const bf16s* c, u32 n, 
 
 extern "C" __global__ void rowcheck_f16(const f16s* a, const f16s* c, u32 n, SampleRows rows, u32 nrows, u32 upper, double* out) {
     rowcheck<f16s>(a, c, n, rows, nrows, upper, out);
+}
+
+// fp8: A in E4M3, C in bf16.
+extern "C" __global__ void rowcheck_e4m3(const e4m3s* a, const bf16s* c, u32 n, SampleRows rows, u32 nrows, u32 upper, double* out) {
+    rowcheck<e4m3s, bf16s>(a, c, n, rows, nrows, upper, out);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -564,6 +619,10 @@ extern "C" __global__ void lineref_bf16(const bf16s* a, u32 n, const double* col
 
 extern "C" __global__ void lineref_f16(const f16s* a, u32 n, const double* colsum, double* out) {
     lineref<f16s>(a, n, colsum, out);
+}
+
+extern "C" __global__ void lineref_e4m3(const e4m3s* a, u32 n, const double* colsum, double* out) {
+    lineref<e4m3s>(a, n, colsum, out);
 }
 
 // ---------------------------------------------------------------------------------------------

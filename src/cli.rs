@@ -220,7 +220,8 @@ pub struct RunArgs {
     #[arg(long, value_enum, default_value_t = MatOp::Gemm)]
     pub op: MatOp,
 
-    /// Element type: f32 (true FP32) and f64 on both backends; tf32, bf16 and f16 on the GPU.
+    /// Element type: f32 (true FP32) and f64 on both backends; tf32, bf16, f16 and fp8 (E4M3
+    /// inputs, bf16 output, compute capability 8.9+) on the GPU.
     #[arg(long, value_enum, default_value_t = DType::F32)]
     pub dtype: DType,
 
@@ -320,7 +321,7 @@ pub struct GpuArgs {
 
     /// Which repetitions the checksums of every element of C cover: `budget` checks every
     /// warm-up and then as many measured repetitions as keep their cost within 1% of the
-    /// matmul (f32, f64) or 5% (tf32, bf16, f16), every k-th, k in the record; `all` checks
+    /// matmul (f32, f64) or 5% (tf32, bf16, f16, fp8), every k-th, k in the record; `all` checks
     /// every repetition whatever it costs.
     #[arg(long, value_enum, default_value_t = crate::model::vocab::LineSumsMode::Budget)]
     pub line_sums: crate::model::vocab::LineSumsMode,

@@ -267,6 +267,18 @@ fn bad_input_gets_one_line_and_a_documented_exit_code() {
             "does not support --dtype f16",
         ),
         (&["cpu", "64", "--dtype", "f8"], 2, "invalid value 'f8'"),
+        (
+            &["cpu", "64", "--dtype", "fp8"],
+            2,
+            "does not support --dtype fp8",
+        ),
+        // refused before any GPU is opened, so on any machine
+        (
+            &["gpu", "1000", "--dtype", "fp8"],
+            2,
+            "multiple of 16 (cuBLASLt's FP8 kernels read A's rows 16-byte aligned); n = 1000 is not: try 992 or 1008",
+        ),
+        (&["gpu", "8", "--dtype", "fp8"], 2, "n = 8 is not: try 16"),
         (&["tpu", "64"], 2, "unrecognized subcommand 'tpu'"),
         (&["cpu"], 2, "not provided: <N> (usage: matbench cpu"),
         (&["export", "results"], 2, "not provided: --to <TO>"),

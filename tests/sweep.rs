@@ -113,6 +113,8 @@ fn sweep_bad_input_exits_2_before_any_run() {
         &["--sizes", "64", "--devices", "tpu"],
         &["--sizes", "64", "--devices", "cpu", "--dtypes", "bf16"],
         &["--sizes", "64", "--devices", "cpu", "--reps", "0"],
+        &["--sizes", "64", "--devices", "cpu", "--dtypes", "f32,fp16"],
+        &["--sizes", "64,100", "--devices", "gpu", "--dtypes", "fp8"],
         &[
             "--sizes",
             "1..1048576",

@@ -49,6 +49,8 @@ pub enum HostMatrix {
     F64(Vec<f64>),
     /// bf16 or f16 elements as their 16-bit patterns, row-major.
     Bits16(Vec<u16>),
+    /// FP8 E4M3 elements as their 8-bit patterns, row-major.
+    Bits8(Vec<u8>),
 }
 
 /// A device that can run the benchmark. See the module docs for the division of labour.
@@ -189,8 +191,7 @@ pub fn open(selection: &DeviceSelection) -> Result<Box<dyn Backend>, Error> {
 pub fn matrices_byte(n: usize, dtype: DType) -> Option<u64> {
     (n as u64)
         .checked_mul(n as u64)?
-        .checked_mul(dtype.size_byte())?
-        .checked_mul(2)
+        .checked_mul(dtype.a_byte() + dtype.c_byte())
 }
 
 pub use crate::model::format_byte;

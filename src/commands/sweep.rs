@@ -75,8 +75,10 @@ pub fn parse_dtypes(text: &str) -> Result<Vec<DType>, Error> {
     let mut dtypes = Vec::new();
     for word in text.split(',').map(str::trim) {
         let dtype = DType::from_str(word, true).map_err(|_| {
+            let known: Vec<&str> = DType::value_variants().iter().map(|d| d.name()).collect();
             Error::InvalidArgument(format!(
-                "--dtypes: unknown dtype '{word}' (f32, f64, tf32, bf16, f16)"
+                "--dtypes: unknown dtype '{word}' ({})",
+                known.join(", ")
             ))
         })?;
         if !dtypes.contains(&dtype) {
@@ -301,6 +303,9 @@ impl Grid {
         for &kind in &kinds {
             for &dtype in &dtypes {
                 plan::check_dtype(kind, dtype)?;
+                for &n in &sizes {
+                    plan::check_shape(dtype, n)?;
+                }
             }
         }
         let total_runs = sizes.len() * kinds.len() * dtypes.len();

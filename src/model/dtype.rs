@@ -1,6 +1,6 @@
 //! Element types a run can ask for.
 //!
-//! All five names are accepted on the command line so that a dtype a backend does not support
+//! All six names are accepted on the command line so that a dtype a backend does not support
 //! yet is refused with a sentence naming what is supported, not with a parser error.
 
 use serde::{Deserialize, Serialize};
@@ -33,19 +33,32 @@ pub enum DType {
     Bf16,
     /// IEEE half precision.
     F16,
+    /// FP8 E4M3 inputs (A is the f32 Philox stream rounded to nearest even), FP32
+    /// accumulation on the FP8 tensor cores, C in bf16: through cuBLASLt, compute capability
+    /// 8.9 and newer (Ada, Hopper, Blackwell).
+    Fp8,
 }
 
 impl DType {
-    /// Bytes one element of A or C takes in memory.
-    pub fn size_byte(self) -> u64 {
+    /// Bytes one element of A takes in memory.
+    pub fn a_byte(self) -> u64 {
         match self {
-            DType::F32 | DType::Tf32 => 4,
-            DType::F64 => 8,
-            DType::Bf16 | DType::F16 => 2,
+            DType::Fp8 => 1,
+            _ => self.c_byte(),
         }
     }
 
-    /// Unit roundoff of the arithmetic (half the machine epsilon).
+    /// Bytes one element of C takes in memory (fp8 writes C in bf16).
+    pub fn c_byte(self) -> u64 {
+        match self {
+            DType::F32 | DType::Tf32 => 4,
+            DType::F64 => 8,
+            DType::Bf16 | DType::F16 | DType::Fp8 => 2,
+        }
+    }
+
+    /// Unit roundoff of the arithmetic (half the machine epsilon). For fp8, C's (bf16): its
+    /// inputs are E4M3 values, which the f64 reference reads exactly as the tensor cores do.
     pub fn unit_roundoff(self) -> f64 {
         match self {
             DType::F32 => f64::from(f32::EPSILON) / 2.0,
@@ -53,6 +66,7 @@ impl DType {
             DType::Tf32 => 2f64.powi(-11),
             DType::Bf16 => 2f64.powi(-8),
             DType::F16 => 2f64.powi(-11),
+            DType::Fp8 => 2f64.powi(-8),
         }
     }
 
@@ -64,6 +78,7 @@ impl DType {
             DType::Tf32 => "tf32",
             DType::Bf16 => "bf16",
             DType::F16 => "f16",
+            DType::Fp8 => "fp8",
         }
     }
 }

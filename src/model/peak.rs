@@ -41,6 +41,8 @@ pub enum Precision {
     Bf16,
     /// FP16 tensor cores, FP32 accumulation.
     Fp16,
+    /// FP8 (E4M3) tensor cores, FP32 accumulation.
+    Fp8,
 }
 
 impl Precision {
@@ -53,6 +55,7 @@ impl Precision {
             Precision::Tf32 => "TF32 tensor core",
             Precision::Bf16 => "BF16 tensor core, FP32 accumulate",
             Precision::Fp16 => "FP16 tensor core, FP32 accumulate",
+            Precision::Fp8 => "FP8 tensor core, FP32 accumulate",
         }
     }
 }
@@ -74,6 +77,9 @@ pub struct GpuPeaks {
     pub bf16: f64,
     /// FP16 tensor cores with FP32 accumulation, dense.
     pub fp16: f64,
+    /// FP8 tensor cores with FP32 accumulation, dense, where the GPU has them (compute
+    /// capability 8.9 and newer).
+    pub fp8: Option<f64>,
     /// Memory bandwidth, 10¹² bytes/s.
     pub memory_tbyte_per_s: f64,
     /// Where the figures come from.
@@ -82,22 +88,35 @@ pub struct GpuPeaks {
 
 impl GpuPeaks {
     /// The figures in one line: `FP64 34 (tensor 67) · FP32 67 · TF32 494.5 · BF16 989.5 ·
-    /// FP16 989.5 TFLOP/s · memory 4.8 TB/s`.
+    /// FP16 989.5 · FP8 1979 TFLOP/s · memory 4.8 TB/s`.
     pub fn summary(&self) -> String {
         let fp64 = match self.fp64_tensor {
             Some(t) => format!("FP64 {} (tensor {t})", self.fp64),
             None => format!("FP64 {}", self.fp64),
         };
+        let fp8 = match self.fp8 {
+            Some(t) => format!(" · FP8 {t}"),
+            None => String::new(),
+        };
         format!(
-            "{fp64} · FP32 {} · TF32 {} · BF16 {} · FP16 {} TFLOP/s dense · memory {} TB/s",
+            "{fp64} · FP32 {} · TF32 {} · BF16 {} · FP16 {}{fp8} TFLOP/s dense · memory {} TB/s",
             self.fp32, self.tf32, self.bf16, self.fp16, self.memory_tbyte_per_s
         )
     }
 
+    /// The same figures with the FP8 peak, for the models that have FP8 tensor cores.
+    const fn with_fp8(self, tflop_per_s: f64) -> GpuPeaks {
+        GpuPeaks {
+            fp8: Some(tflop_per_s),
+            ..self
+        }
+    }
+
     /// The peak a run in `dtype` is compared with: FP64 runs against the FP64 tensor peak where
-    /// the GPU has FP64 tensor cores (cuBLAS's DGEMM uses them), FP32 against the CUDA cores.
-    pub fn for_dtype(&self, dtype: DType) -> (Precision, f64) {
-        match dtype {
+    /// the GPU has FP64 tensor cores (cuBLAS's DGEMM uses them), FP32 against the CUDA cores;
+    /// `None` for fp8 on a model without an FP8 figure.
+    pub fn for_dtype(&self, dtype: DType) -> Option<(Precision, f64)> {
+        Some(match dtype {
             DType::F64 => match self.fp64_tensor {
                 Some(t) => (Precision::Fp64Tensor, t),
                 None => (Precision::Fp64, self.fp64),
@@ -106,7 +125,8 @@ impl GpuPeaks {
             DType::Tf32 => (Precision::Tf32, self.tf32),
             DType::Bf16 => (Precision::Bf16, self.bf16),
             DType::F16 => (Precision::Fp16, self.fp16),
-        }
+            DType::Fp8 => (Precision::Fp8, self.fp8?),
+        })
     }
 }
 
@@ -132,26 +152,26 @@ const BLACKWELL: &str =
 /// is the model.
 #[rustfmt::skip] // one line per model reads as the table it is
 const TABLE: &[(&[&str], GpuPeaks)] = &[
-    (&["h200", "nvl"], peaks("NVIDIA H200 NVL", [30.0, 60.0, 60.0, 417.5, 835.5, 835.5], 4.8, H200_NVL)),
-    (&["gh200", "hbm3e"], peaks("NVIDIA GH200 144GB HBM3e", [34.0, 67.0, 67.0, 494.5, 989.5, 989.5], 4.9, GH200)),
-    (&["gh200"], peaks("NVIDIA GH200 96GB HBM3", [34.0, 67.0, 67.0, 494.5, 989.5, 989.5], 4.0, GH200)),
-    (&["h200"], peaks("NVIDIA H200 SXM", [34.0, 67.0, 67.0, 494.5, 989.5, 989.5], 4.8, H200_SXM)),
-    (&["h100", "nvl"], peaks("NVIDIA H100 NVL", [30.0, 60.0, 60.0, 417.5, 835.5, 835.5], 3.9, H100_NVL)),
-    (&["h100", "pcie"], peaks("NVIDIA H100 PCIe", [26.0, 51.0, 51.0, 378.0, 756.5, 756.5], 2.0, H100_PCIE)),
-    (&["h100", "sxm5"], peaks("NVIDIA H100 SXM", [34.0, 67.0, 67.0, 494.5, 989.5, 989.5], 3.35, H100_SXM)),
-    (&["h100", "hbm3"], peaks("NVIDIA H100 SXM", [34.0, 67.0, 67.0, 494.5, 989.5, 989.5], 3.35, H100_SXM)),
+    (&["h200", "nvl"], peaks("NVIDIA H200 NVL", [30.0, 60.0, 60.0, 417.5, 835.5, 835.5], 4.8, H200_NVL).with_fp8(1671.0)),
+    (&["gh200", "hbm3e"], peaks("NVIDIA GH200 144GB HBM3e", [34.0, 67.0, 67.0, 494.5, 989.5, 989.5], 4.9, GH200).with_fp8(1979.0)),
+    (&["gh200"], peaks("NVIDIA GH200 96GB HBM3", [34.0, 67.0, 67.0, 494.5, 989.5, 989.5], 4.0, GH200).with_fp8(1979.0)),
+    (&["h200"], peaks("NVIDIA H200 SXM", [34.0, 67.0, 67.0, 494.5, 989.5, 989.5], 4.8, H200_SXM).with_fp8(1979.0)),
+    (&["h100", "nvl"], peaks("NVIDIA H100 NVL", [30.0, 60.0, 60.0, 417.5, 835.5, 835.5], 3.9, H100_NVL).with_fp8(1671.0)),
+    (&["h100", "pcie"], peaks("NVIDIA H100 PCIe", [26.0, 51.0, 51.0, 378.0, 756.5, 756.5], 2.0, H100_PCIE).with_fp8(1513.0)),
+    (&["h100", "sxm5"], peaks("NVIDIA H100 SXM", [34.0, 67.0, 67.0, 494.5, 989.5, 989.5], 3.35, H100_SXM).with_fp8(1979.0)),
+    (&["h100", "hbm3"], peaks("NVIDIA H100 SXM", [34.0, 67.0, 67.0, 494.5, 989.5, 989.5], 3.35, H100_SXM).with_fp8(1979.0)),
     (&["a100", "pcie", "80gb"], peaks("NVIDIA A100 80GB PCIe", [9.7, 19.5, 19.5, 156.0, 312.0, 312.0], 1.935, A100)),
     (&["a100", "pcie"], peaks("NVIDIA A100 40GB PCIe", [9.7, 19.5, 19.5, 156.0, 312.0, 312.0], 1.555, A100)),
     (&["a100", "sxm4", "80gb"], peaks("NVIDIA A100 80GB SXM", [9.7, 19.5, 19.5, 156.0, 312.0, 312.0], 2.039, A100)),
     (&["a100", "sxm", "80gb"], peaks("NVIDIA A100 80GB SXM", [9.7, 19.5, 19.5, 156.0, 312.0, 312.0], 2.039, A100)),
     (&["a100", "sxm4"], peaks("NVIDIA A100 40GB SXM", [9.7, 19.5, 19.5, 156.0, 312.0, 312.0], 1.555, A100)),
-    (&["b200"], peaks("NVIDIA B200 (HGX)", [37.0, 37.0, 75.0, 1100.0, 2250.0, 2250.0], 7.7, B200)),
-    (&["l40s"], gpu("NVIDIA L40S", [1.431, 91.6, 183.0, 362.05, 362.05], 0.864, L40S)),
-    (&["l4"], gpu("NVIDIA L4", [0.473, 30.3, 60.0, 121.0, 121.0], 0.3, L4)),
+    (&["b200"], peaks("NVIDIA B200 (HGX)", [37.0, 37.0, 75.0, 1100.0, 2250.0, 2250.0], 7.7, B200).with_fp8(4500.0)),
+    (&["l40s"], gpu("NVIDIA L40S", [1.431, 91.6, 183.0, 362.05, 362.05], 0.864, L40S).with_fp8(733.0)),
+    (&["l4"], gpu("NVIDIA L4", [0.473, 30.3, 60.0, 121.0, 121.0], 0.3, L4).with_fp8(242.5)),
     (&["a10"], gpu("NVIDIA A10", [0.4875, 31.2, 62.5, 125.0, 125.0], 0.6, A10)),
-    (&["rtx 5090", "!d", "!laptop"], gpu("NVIDIA GeForce RTX 5090", [1.637, 104.8, 104.8, 209.5, 209.5], 1.792, BLACKWELL)),
-    (&["rtx 4090", "!d", "!laptop"], gpu("NVIDIA GeForce RTX 4090", [1.29, 82.6, 82.6, 165.2, 165.2], 1.008, ADA)),
-    (&["rtx 4080", "!super", "!laptop"], gpu("NVIDIA GeForce RTX 4080", [0.761, 48.7, 48.7, 97.5, 97.5], 0.717, ADA)),
+    (&["rtx 5090", "!d", "!laptop"], gpu("NVIDIA GeForce RTX 5090", [1.637, 104.8, 104.8, 209.5, 209.5], 1.792, BLACKWELL).with_fp8(419.0)),
+    (&["rtx 4090", "!d", "!laptop"], gpu("NVIDIA GeForce RTX 4090", [1.29, 82.6, 82.6, 165.2, 165.2], 1.008, ADA).with_fp8(330.3)),
+    (&["rtx 4080", "!super", "!laptop"], gpu("NVIDIA GeForce RTX 4080", [0.761, 48.7, 48.7, 97.5, 97.5], 0.717, ADA).with_fp8(194.9)),
     (&["rtx 3090", "!ti", "!laptop"], gpu("NVIDIA GeForce RTX 3090", [0.556, 35.6, 35.6, 71.0, 71.0], 0.936, AMPERE)),
     (&["rtx 3080", "!ti", "!laptop"], gpu("NVIDIA GeForce RTX 3080", [0.465, 29.8, 29.8, 59.5, 59.5], 0.76, AMPERE)),
 ];
@@ -166,6 +186,7 @@ const fn peaks(model: &'static str, t: [f64; 6], tb: f64, source: &'static str) 
         tf32: t[3],
         bf16: t[4],
         fp16: t[5],
+        fp8: None,
         memory_tbyte_per_s: tb,
         source,
     }
@@ -181,6 +202,7 @@ const fn gpu(model: &'static str, t: [f64; 5], tb: f64, source: &'static str) ->
         tf32: t[2],
         bf16: t[3],
         fp16: t[4],
+        fp8: None,
         memory_tbyte_per_s: tb,
         source,
     }
@@ -269,19 +291,25 @@ mod tests {
     fn the_summary_gives_every_figure() {
         assert_eq!(
             lookup("NVIDIA H200").unwrap().summary(),
-            "FP64 34 (tensor 67) · FP32 67 · TF32 494.5 · BF16 989.5 · FP16 989.5 TFLOP/s dense · memory 4.8 TB/s"
+            "FP64 34 (tensor 67) · FP32 67 · TF32 494.5 · BF16 989.5 · FP16 989.5 · FP8 1979 TFLOP/s dense · memory 4.8 TB/s"
         );
     }
 
     #[test]
     fn each_dtype_is_compared_with_its_own_arithmetic() {
         let h200 = lookup("NVIDIA H200").unwrap();
-        assert_eq!(h200.for_dtype(DType::F32), (Precision::Fp32, 67.0));
-        assert_eq!(h200.for_dtype(DType::F64), (Precision::Fp64Tensor, 67.0));
-        assert_eq!(h200.for_dtype(DType::Tf32), (Precision::Tf32, 494.5));
-        assert_eq!(h200.for_dtype(DType::Bf16), (Precision::Bf16, 989.5));
+        assert_eq!(h200.for_dtype(DType::F32), Some((Precision::Fp32, 67.0)));
+        assert_eq!(
+            h200.for_dtype(DType::F64),
+            Some((Precision::Fp64Tensor, 67.0))
+        );
+        assert_eq!(h200.for_dtype(DType::Tf32), Some((Precision::Tf32, 494.5)));
+        assert_eq!(h200.for_dtype(DType::Bf16), Some((Precision::Bf16, 989.5)));
+        assert_eq!(h200.for_dtype(DType::Fp8), Some((Precision::Fp8, 1979.0)));
         let l40s = lookup("NVIDIA L40S").unwrap();
-        assert_eq!(l40s.for_dtype(DType::F64).0, Precision::Fp64);
+        assert_eq!(l40s.for_dtype(DType::F64).unwrap().0, Precision::Fp64);
+        let a100 = lookup("NVIDIA A100-SXM4-80GB").unwrap();
+        assert_eq!(a100.for_dtype(DType::Fp8), None, "no FP8 tensor cores");
     }
 
     #[test]
@@ -294,6 +322,10 @@ mod tests {
                 p.model
             );
             assert!(p.tf32 <= p.bf16 && p.bf16 == p.fp16, "{}", p.model);
+            // FP8 runs at twice BF16's rate where it exists (the L40S's datasheet rounds)
+            if let Some(fp8) = p.fp8 {
+                assert!((fp8 / p.bf16 - 2.0).abs() < 0.03, "{}", p.model);
+            }
             assert!(p.memory_tbyte_per_s > 0.1, "{}", p.model);
         }
     }

@@ -31,7 +31,14 @@ impl BackendKind {
     pub fn supported_dtypes(self) -> &'static [DType] {
         match self {
             BackendKind::Cpu => &[DType::F32, DType::F64],
-            BackendKind::Cuda => &[DType::F32, DType::F64, DType::Tf32, DType::Bf16, DType::F16],
+            BackendKind::Cuda => &[
+                DType::F32,
+                DType::F64,
+                DType::Tf32,
+                DType::Bf16,
+                DType::F16,
+                DType::Fp8,
+            ],
         }
     }
 
@@ -55,7 +62,8 @@ impl BackendKind {
 /// How the GPU's GEMM is chosen (`--algo`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
 pub enum AlgoMode {
-    /// The cuBLAS call matbench always makes (cublasSgemm, cublasDgemm, cublasGemmEx).
+    /// The cuBLAS call matbench always makes (cublasSgemm, cublasDgemm, cublasGemmEx; for
+    /// fp8, cublasLtMatmul with the heuristic's first algorithm).
     #[default]
     Default,
     /// Time cuBLASLt's candidates for the exact problem beside the default path and run with
@@ -79,7 +87,7 @@ pub enum AlgoMode {
 #[serde(rename_all = "lowercase")]
 pub enum LineSumsMode {
     /// Every warm-up, then every k-th measured repetition, k the smallest that keeps the
-    /// check within its budget (1% of the matmul in f32 and f64, 5% in tf32, bf16 and f16),
+    /// check within its budget (1% of the matmul in f32 and f64, 5% in tf32, bf16, f16 and fp8),
     /// measured on the last warm-up; k is in the record. 1 where the check is cheap enough.
     #[default]
     Budget,
@@ -93,7 +101,7 @@ impl LineSumsMode {
         use crate::model::dtype::DType;
         match dtype {
             DType::F32 | DType::F64 => 0.01,
-            DType::Tf32 | DType::Bf16 | DType::F16 => 0.05,
+            DType::Tf32 | DType::Bf16 | DType::F16 | DType::Fp8 => 0.05,
         }
     }
 

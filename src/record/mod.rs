@@ -303,7 +303,7 @@ pub struct LineSums {
     /// at most `budget_share` of the matmul (measured on the last warm-up); 1: all of them.
     #[serde(default)]
     pub checked_every: Option<u32>,
-    /// The budget k was set by (0.01 for f32/f64, 0.05 for tf32, bf16, f16).
+    /// The budget k was set by (0.01 for f32/f64, 0.05 for tf32, bf16, f16, fp8).
     #[serde(default)]
     pub budget_share: Option<f64>,
 }

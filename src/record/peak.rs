@@ -47,7 +47,7 @@ impl PeakRecord {
             MatOp::Gemm => n_f * n_f,
             MatOp::Syrk => n_f * (n_f + 1.0) / 2.0,
         };
-        let bytes = elements * dtype.size_byte() as f64;
+        let bytes = elements * dtype.c_byte() as f64;
         let reduce_tbyte_per_s = bytes / reduce_median_s.max(f64::MIN_POSITIVE) / 1e12;
         let Some(p) = peak::lookup(name) else {
             return PeakRecord {
@@ -64,7 +64,22 @@ impl PeakRecord {
                 )),
             };
         };
-        let (precision, peak_tflop_per_s) = p.for_dtype(dtype);
+        let Some((precision, peak_tflop_per_s)) = p.for_dtype(dtype) else {
+            return PeakRecord {
+                model: Some(p.model.to_string()),
+                precision: None,
+                peak_tflop_per_s: None,
+                matmul_share: None,
+                reduce_tbyte_per_s,
+                memory_peak_tbyte_per_s: Some(p.memory_tbyte_per_s),
+                reduce_share: Some(reduce_tbyte_per_s / p.memory_tbyte_per_s),
+                source: Some(p.source.to_string()),
+                unknown: Some(format!(
+                    "the {} has no {dtype} tensor-core figure in matbench's table of datasheet peaks (src/model/peak.rs): no share of peak",
+                    p.model
+                )),
+            };
+        };
         PeakRecord {
             model: Some(p.model.to_string()),
             precision: Some(precision.name().to_string()),
@@ -103,7 +118,7 @@ impl PeakRecord {
             _ => format!(
                 "{}; {}",
                 self.unknown.as_deref().unwrap_or("no share of peak"),
-                reduce(None)
+                reduce(self.reduce_share)
             ),
         }
     }

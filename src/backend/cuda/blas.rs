@@ -15,11 +15,16 @@ use cudarc::cublas::sys::{
     cudaDataType,
 };
 use cudarc::cublas::{CudaBlas, Gemm, GemmConfig};
-use cudarc::driver::{CudaSlice, CudaStream, DevicePtr, DevicePtrMut, sys};
+use cudarc::driver::{
+    CudaSlice, CudaStream, DevicePtr, DevicePtrMut, DeviceRepr, ValidAsZeroBits, sys,
+};
 use std::sync::Arc;
 
-/// The cuBLAS routines for one storage type.
+/// The cuBLAS routines for one storage type of A.
 pub(super) trait BlasElement: Sized {
+    /// C's storage type when A is stored as `Self`.
+    type C: DeviceRepr + ValidAsZeroBits + Unpin + 'static;
+
     /// C = A·Aᵀ as one GEMM for `dtype`, with the parameters `p`.
     fn gemm(
         blas: &CudaBlas,
@@ -27,7 +32,7 @@ pub(super) trait BlasElement: Sized {
         dtype: DType,
         p: &GemmParams,
         a: &CudaSlice<Self>,
-        c: &mut CudaSlice<Self>,
+        c: &mut CudaSlice<Self::C>,
     ) -> Result<(), Error>;
 
     /// C's row-major upper triangle as one SYRK of dimension `dim`.
@@ -36,7 +41,7 @@ pub(super) trait BlasElement: Sized {
         stream: &Arc<CudaStream>,
         dim: i32,
         a: &CudaSlice<Self>,
-        c: &mut CudaSlice<Self>,
+        c: &mut CudaSlice<Self::C>,
     ) -> Result<(), Error>;
 }
 
@@ -49,7 +54,7 @@ pub(super) fn run_gemm<T: BlasElement>(
     dtype: DType,
     p: &GemmParams,
     a: &CudaSlice<T>,
-    c: &mut CudaSlice<T>,
+    c: &mut CudaSlice<T::C>,
 ) -> Result<(), Error> {
     T::gemm(blas, stream, dtype, p, a, c)
 }
@@ -62,7 +67,7 @@ pub(super) fn run_syrk<T: BlasElement>(
     stream: &Arc<CudaStream>,
     n: usize,
     a: &CudaSlice<T>,
-    c: &mut CudaSlice<T>,
+    c: &mut CudaSlice<T::C>,
 ) -> Result<(), Error> {
     let dim = i32::try_from(n)
         .map_err(|_| Error::InvalidArgument(format!("n = {n} does not fit cuBLAS")))?;
@@ -150,10 +155,17 @@ fn gemm_ex<T>(
     })
 }
 
+/// Why a SYRK in another storage type is refused (the plan refuses it first, with more words).
+pub(super) fn syrk_only_f32_f64() -> Error {
+    Error::InvalidArgument("--op syrk runs in f32 or f64".into())
+}
+
 const LOWER: cublasFillMode_t = cublasFillMode_t::CUBLAS_FILL_MODE_LOWER;
 const TRANS: cublasOperation_t = cublasOperation_t::CUBLAS_OP_T;
 
 impl BlasElement for f32 {
+    type C = f32;
+
     fn gemm(
         blas: &CudaBlas,
         stream: &Arc<CudaStream>,
@@ -211,6 +223,8 @@ impl BlasElement for f32 {
 }
 
 impl BlasElement for f64 {
+    type C = f64;
+
     fn gemm(
         blas: &CudaBlas,
         _stream: &Arc<CudaStream>,
@@ -258,6 +272,8 @@ impl BlasElement for f64 {
 }
 
 impl BlasElement for u16 {
+    type C = u16;
+
     fn gemm(
         blas: &CudaBlas,
         stream: &Arc<CudaStream>,
@@ -282,8 +298,35 @@ impl BlasElement for u16 {
         _: &CudaSlice<u16>,
         _: &mut CudaSlice<u16>,
     ) -> Result<(), Error> {
-        Err(Error::InvalidArgument(
-            "--op syrk runs in f32 or f64".into(),
-        ))
+        Err(syrk_only_f32_f64())
+    }
+}
+
+/// fp8: A in E4M3, C in bf16. cuBLAS has no FP8 GEMM outside cuBLASLt, so its default path is
+/// `cublasLtMatmul` (`super::lt`), and these are never called for it.
+impl BlasElement for u8 {
+    type C = u16;
+
+    fn gemm(
+        _: &CudaBlas,
+        _: &Arc<CudaStream>,
+        dtype: DType,
+        _: &GemmParams,
+        _: &CudaSlice<u8>,
+        _: &mut CudaSlice<u16>,
+    ) -> Result<(), Error> {
+        Err(Error::device_msg(format!(
+            "internal: the {dtype} GEMM was sent to cuBLAS instead of cuBLASLt"
+        )))
+    }
+
+    fn syrk(
+        _: &CudaBlas,
+        _: &Arc<CudaStream>,
+        _: i32,
+        _: &CudaSlice<u8>,
+        _: &mut CudaSlice<u16>,
+    ) -> Result<(), Error> {
+        Err(syrk_only_f32_f64())
     }
 }

@@ -57,6 +57,16 @@ pub fn a_times_a_transposed(n: usize) -> Result<GemmParams, Error> {
     })
 }
 
+/// Whether a GPU of compute capability `capability` ("9.0") has FP8 tensor cores: 8.9 (Ada)
+/// and newer (Hopper 9.0, Blackwell 10.x and 12.x).
+pub fn has_fp8_tensor_cores(capability: &str) -> bool {
+    let mut parts = capability.split('.').map(|p| p.trim().parse::<u32>());
+    match (parts.next(), parts.next()) {
+        (Some(Ok(major)), Some(Ok(minor))) => (major, minor) >= (8, 9),
+        _ => false,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -116,5 +126,15 @@ mod tests {
         assert!(a_times_a_transposed(0).is_err());
         assert!(a_times_a_transposed(1 << 31).is_err());
         assert_eq!(a_times_a_transposed(10_000).unwrap().lda, 10_000);
+    }
+
+    #[test]
+    fn fp8_needs_compute_capability_8_9() {
+        for cc in ["8.9", "9.0", "10.0", "12.0"] {
+            assert!(has_fp8_tensor_cores(cc), "{cc}");
+        }
+        for cc in ["7.5", "8.0", "8.6", "8.7", "", "9", "x.y"] {
+            assert!(!has_fp8_tensor_cores(cc), "{cc}");
+        }
     }
 }

@@ -76,7 +76,7 @@ pub fn shipped_nvrtc() -> &'static str {
     SHIPPED.0
 }
 
-/// The kernels for one storage type (f32, f64, bf16 or f16).
+/// The kernels for one dtype's storage: f32, f64, bf16, f16, or fp8 (A in E4M3, C in bf16).
 pub struct TypedKernels {
     /// Philox fill of A.
     pub philox: CudaFunction,
@@ -104,6 +104,8 @@ pub struct Kernels {
     pub bf16: TypedKernels,
     /// IEEE half storage.
     pub f16: TypedKernels,
+    /// fp8: A in E4M3, C in bfloat16.
+    pub fp8: TypedKernels,
     /// Second pass of Σ C (type-independent: adds f64 partials).
     pub sum_finish: CudaFunction,
     /// `--op syrk`: first pass over the upper triangle, f32.
@@ -125,29 +127,38 @@ impl Kernels {
             DType::F64 => &self.f64,
             DType::Bf16 => &self.bf16,
             DType::F16 => &self.f16,
+            DType::Fp8 => &self.fp8,
         }
     }
 }
 
-/// Storage type suffixes of the typed kernels.
-pub const STORAGE: [&str; 4] = ["f32", "f64", "bf16", "f16"];
+/// The typed kernel sets, one per storage of A and C.
+pub const SETS: [&str; 5] = ["f32", "f64", "bf16", "f16", "fp8"];
 
-/// Names of every kernel the backend loads.
+/// The kernels of one set, in [`TypedKernels`]' order: philox, sum, colsum, rowcheck, linesum,
+/// lineref, inject. Those that read A are named after A's storage type, those that read only C
+/// after C's: the same for every set but fp8 (A in E4M3, C in bf16).
+pub fn set_names(set: &str) -> [String; 7] {
+    let (a, c) = match set {
+        "fp8" => ("e4m3", "bf16"),
+        t => (t, t),
+    };
+    [
+        format!("philox_uniform_{a}"),
+        format!("sum_{c}_partial"),
+        format!("colsum_{a}_partial"),
+        format!("rowcheck_{a}"),
+        format!("linesum_{c}_partial"),
+        format!("lineref_{a}"),
+        format!("inject_{c}"),
+    ]
+}
+
+/// Names of every kernel the backend loads, each once.
 pub fn names() -> Vec<String> {
-    let mut out: Vec<String> = STORAGE
-        .iter()
-        .flat_map(|t| {
-            [
-                format!("philox_uniform_{t}"),
-                format!("sum_{t}_partial"),
-                format!("colsum_{t}_partial"),
-                format!("rowcheck_{t}"),
-                format!("linesum_{t}_partial"),
-                format!("lineref_{t}"),
-                format!("inject_{t}"),
-            ]
-        })
-        .collect();
+    let mut out: Vec<String> = SETS.iter().flat_map(|t| set_names(t)).collect();
+    out.sort();
+    out.dedup();
     out.push("sum_finish".into());
     out.push("sum_upper_f32_partial".into());
     out.push("sum_upper_f64_partial".into());
@@ -275,14 +286,15 @@ impl Kernels {
             })
         };
         let typed = |t: &str| -> Result<TypedKernels, Error> {
+            let [philox, sum, colsum, rowcheck, linesum, lineref, inject] = set_names(t);
             Ok(TypedKernels {
-                philox: f(&format!("philox_uniform_{t}"))?,
-                sum_partial: f(&format!("sum_{t}_partial"))?,
-                colsum_partial: f(&format!("colsum_{t}_partial"))?,
-                rowcheck: f(&format!("rowcheck_{t}"))?,
-                linesum_partial: f(&format!("linesum_{t}_partial"))?,
-                lineref: f(&format!("lineref_{t}"))?,
-                inject: f(&format!("inject_{t}"))?,
+                philox: f(&philox)?,
+                sum_partial: f(&sum)?,
+                colsum_partial: f(&colsum)?,
+                rowcheck: f(&rowcheck)?,
+                linesum_partial: f(&linesum)?,
+                lineref: f(&lineref)?,
+                inject: f(&inject)?,
             })
         };
         Ok(Kernels {
@@ -290,6 +302,7 @@ impl Kernels {
             f64: typed("f64")?,
             bf16: typed("bf16")?,
             f16: typed("f16")?,
+            fp8: typed("fp8")?,
             sum_finish: f("sum_finish")?,
             sum_upper_f32: f("sum_upper_f32_partial")?,
             sum_upper_f64: f("sum_upper_f64_partial")?,

@@ -175,11 +175,11 @@ fn finish_grid(n: u32, parts: u32) -> LaunchConfig {
 /// Launches the column sums of `a` into `checks[..n]` and the sampled-row check of `c` against
 /// `a` into `checks[n..]`.
 #[allow(clippy::too_many_arguments)]
-pub(super) fn launch_verify<T>(
+pub(super) fn launch_verify<T, TC>(
     stream: &Arc<CudaStream>,
     (colsum_fn, finish_fn, rowcheck_fn): (&CudaFunction, &CudaFunction, &CudaFunction),
     a: &CudaSlice<T>,
-    c: &CudaSlice<T>,
+    c: &CudaSlice<TC>,
     n: u32,
     chunks: (u32, u32),
     col_partial: &mut CudaSlice<f64>,

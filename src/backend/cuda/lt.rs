@@ -1,5 +1,5 @@
-//! cuBLASLt, for `--algo search`: the heuristic's candidate algorithms for the run's exact GEMM,
-//! and one GEMM with a given algorithm.
+//! cuBLASLt, for `--algo search` and for fp8: the heuristic's candidate algorithms for the run's
+//! exact GEMM, and one GEMM with a given algorithm.
 //!
 //! Raw `sys` calls: cudarc 0.19's safe cuBLASLt wrapper asks the heuristic for one algorithm
 //! only and unwraps its errors (a panic is a bug here), so the handle, descriptors and layouts
@@ -7,6 +7,14 @@
 //! path's, parameter for parameter ([`super::gemm::a_times_a_transposed`]): C = Bᵀ·B with B the
 //! row-major A read column-major, `transa = T`, `transb = N`, every dimension and leading
 //! dimension n, and the same data and compute types as [`super::blas`] uses per dtype.
+//!
+//! **fp8** has no cuBLAS routine outside cuBLASLt, so its default path is here too: A and B
+//! `CUDA_R_8F_E4M3` (the same buffer; `T`,`N` is the "TN" layout Hopper's FP8 kernels require),
+//! C and D `CUDA_R_16BF`, `CUBLAS_COMPUTE_32F` with f32 alpha and beta, the A and B scale
+//! factors set to 1.0 through device pointers (cuBLASLt's FP8 scaling; A needs none, its values
+//! are in [0, 1]), and fast accumulation off (`CUBLASLT_MATMUL_DESC_FAST_ACCUM` = 0: the tensor
+//! cores' partial sums are promoted to FP32 as cuBLASLt sees fit, as `torch._scaled_mm` does by
+//! default). [`FP8_COMPUTED`] says so in the record.
 
 use super::driver;
 use super::gemm::{GemmParams, Op};
@@ -44,7 +52,7 @@ impl Lt {
         super::probe::check_cublas()?;
         if !super::probe::preload("cublasLt") {
             return Err(Error::NoDevice(
-                "--algo search needs cuBLASLt (libcublasLt), which was not found beside cuBLAS"
+                "cuBLASLt (libcublasLt) was not found beside cuBLAS; --algo search and --dtype fp8 need it"
                     .into(),
             ));
         }
@@ -69,13 +77,19 @@ impl Drop for Lt {
     }
 }
 
-/// The run's GEMM described for cuBLASLt: its operation descriptor and the one layout A, B, C
-/// and D share (n×n, leading dimension n).
+/// What an fp8 run computes, for the record.
+pub const FP8_COMPUTED: &str = "fp8: cublasLtMatmul, A and B CUDA_R_8F_E4M3 (the same buffer, transa T, transb N: TN), scale_a = scale_b = 1.0 (device f32), C and D CUDA_R_16BF, CUBLAS_COMPUTE_32F (FP8 tensor cores, FP32 accumulate), fast accumulation off";
+
+/// The run's GEMM described for cuBLASLt: its operation descriptor and the layouts of A and B
+/// (one, they are the same buffer) and of C and D (n×n, leading dimension n).
 pub(super) struct Problem {
     desc: sys::cublasLtMatmulDesc_t,
-    layout: sys::cublasLtMatrixLayout_t,
+    ab: sys::cublasLtMatrixLayout_t,
+    cd: sys::cublasLtMatrixLayout_t,
     /// alpha and beta in the scale type: f64 for f64, f32 otherwise.
     scale_f64: bool,
+    /// fp8: the device's copies of the A and B scale factors, which the descriptor points at.
+    _scales: Option<[CudaSlice<f32>; 2]>,
 }
 
 // SAFETY: descriptors are plain host objects, used from one thread at a time.
@@ -85,17 +99,28 @@ impl Drop for Problem {
     fn drop(&mut self) {
         // SAFETY: created in `new`, destroyed once here.
         unsafe {
-            let _ = lt::destroy_matrix_layout(self.layout);
+            let _ = lt::destroy_matrix_layout(self.ab);
+            if self.cd != self.ab {
+                let _ = lt::destroy_matrix_layout(self.cd);
+            }
             let _ = lt::destroy_matmul_desc(self.desc);
         }
     }
 }
 
-/// Data, compute and scale types of `dtype`'s GEMM, as the default path sets them.
-fn types(dtype: DType) -> (cudaDataType, cublasComputeType_t, cudaDataType) {
+/// Data types of A and B, of C and D, compute and scale types of `dtype`'s GEMM, as the
+/// default path sets them.
+fn types(
+    dtype: DType,
+) -> (
+    cudaDataType,
+    cudaDataType,
+    cublasComputeType_t,
+    cudaDataType,
+) {
     use cublasComputeType_t as C;
     use cudaDataType as D;
-    match dtype {
+    let (ab, compute, scale) = match dtype {
         DType::F32 => (D::CUDA_R_32F, C::CUBLAS_COMPUTE_32F, D::CUDA_R_32F),
         DType::Tf32 => (
             D::CUDA_R_32F,
@@ -105,6 +130,30 @@ fn types(dtype: DType) -> (cudaDataType, cublasComputeType_t, cudaDataType) {
         DType::F64 => (D::CUDA_R_64F, C::CUBLAS_COMPUTE_64F, D::CUDA_R_64F),
         DType::Bf16 => (D::CUDA_R_16BF, C::CUBLAS_COMPUTE_32F, D::CUDA_R_32F),
         DType::F16 => (D::CUDA_R_16F, C::CUBLAS_COMPUTE_32F, D::CUDA_R_32F),
+        DType::Fp8 => (D::CUDA_R_8F_E4M3, C::CUBLAS_COMPUTE_32F, D::CUDA_R_32F),
+    };
+    let cd = match dtype {
+        DType::Fp8 => D::CUDA_R_16BF,
+        _ => ab,
+    };
+    (ab, cd, compute, scale)
+}
+
+/// Sets one attribute of `desc` to `value`'s bytes.
+fn set_attr<V>(
+    desc: sys::cublasLtMatmulDesc_t,
+    attr: cublasLtMatmulDescAttributes_t,
+    value: &V,
+) -> Result<(), CublasError> {
+    // SAFETY: the descriptor is alive; every attribute set here is of `V`'s type and size
+    // (cuBLASLt copies the bytes before returning).
+    unsafe {
+        lt::set_matmul_desc_attribute(
+            desc,
+            attr,
+            (value as *const V).cast(),
+            std::mem::size_of::<V>(),
+        )
     }
 }
 
@@ -116,12 +165,20 @@ fn op(o: Op) -> cublasOperation_t {
 }
 
 impl Problem {
-    pub(super) fn new(dtype: DType, p: &GemmParams) -> Result<Problem, Error> {
-        let (data, compute, scale) = types(dtype);
+    /// `dtype`'s GEMM with the parameters `p`; fp8's scale factors are put on the device
+    /// through `stream`.
+    pub(super) fn new(
+        dtype: DType,
+        p: &GemmParams,
+        stream: &Arc<CudaStream>,
+    ) -> Result<Problem, Error> {
+        use cublasLtMatmulDescAttributes_t as A;
+        let (ab_type, cd_type, compute, scale) = types(dtype);
         let desc =
             lt::create_matmul_desc(compute, scale).map_err(lt_error("creating a matmul desc"))?;
         let dim = p.m as u64;
-        let layout = match lt::create_matrix_layout(data, dim, dim, i64::from(p.lda)) {
+        let layout = |data| lt::create_matrix_layout(data, dim, dim, i64::from(p.lda));
+        let ab = match layout(ab_type) {
             Ok(l) => l,
             Err(e) => {
                 // SAFETY: created above, destroyed once.
@@ -129,31 +186,43 @@ impl Problem {
                 return Err(lt_error("creating a matrix layout")(e));
             }
         };
-        let problem = Problem {
+        // From here on `problem`'s Drop frees what exists.
+        let mut problem = Problem {
             desc,
-            layout,
+            ab,
+            cd: ab,
             scale_f64: dtype == DType::F64,
+            _scales: None,
         };
-        for (attr, value) in [
-            (
-                cublasLtMatmulDescAttributes_t::CUBLASLT_MATMUL_DESC_TRANSA,
-                op(p.transa),
-            ),
-            (
-                cublasLtMatmulDescAttributes_t::CUBLASLT_MATMUL_DESC_TRANSB,
-                op(p.transb),
-            ),
-        ] {
-            // SAFETY: the descriptor is alive; the attribute is a cublasOperation_t (an i32).
-            unsafe {
-                lt::set_matmul_desc_attribute(
-                    problem.desc,
-                    attr,
-                    (&value as *const cublasOperation_t).cast(),
-                    std::mem::size_of::<cublasOperation_t>(),
-                )
-            }
+        if cd_type != ab_type {
+            problem.cd = layout(cd_type).map_err(lt_error("creating a matrix layout"))?;
+        }
+        set_attr(desc, A::CUBLASLT_MATMUL_DESC_TRANSA, &op(p.transa))
+            .and_then(|()| set_attr(desc, A::CUBLASLT_MATMUL_DESC_TRANSB, &op(p.transb)))
             .map_err(lt_error("setting the transposes"))?;
+        if dtype == DType::Fp8 {
+            // One allocation per factor: with B's factor 4 bytes after A's in one buffer, every
+            // FP8 cublasLtMatmul failed with CUBLAS_STATUS_NOT_SUPPORTED on the H200
+            // (2026-11-30), though the heuristic had offered the algorithm.
+            let one = || {
+                stream
+                    .clone_htod(&[1f32])
+                    .map_err(driver("copying the FP8 scale factors"))
+            };
+            let scales = [one()?, one()?];
+            for (attr, scale) in [
+                A::CUBLASLT_MATMUL_DESC_A_SCALE_POINTER,
+                A::CUBLASLT_MATMUL_DESC_B_SCALE_POINTER,
+            ]
+            .into_iter()
+            .zip(&scales)
+            {
+                let (ptr, _guard) = scale.device_ptr(stream);
+                set_attr(desc, attr, &ptr).map_err(lt_error("setting the FP8 scale factors"))?;
+            }
+            set_attr(desc, A::CUBLASLT_MATMUL_DESC_FAST_ACCUM, &0i8)
+                .map_err(lt_error("turning FP8 fast accumulation off"))?;
+            problem._scales = Some(scales);
         }
         Ok(problem)
     }
@@ -185,10 +254,10 @@ pub(super) fn candidates(
             sys::cublasLtMatmulAlgoGetHeuristic(
                 lt_.handle,
                 problem.desc,
-                problem.layout,
-                problem.layout,
-                problem.layout,
-                problem.layout,
+                problem.ab,
+                problem.ab,
+                problem.cd,
+                problem.cd,
                 pref,
                 i32::try_from(max).unwrap_or(i32::MAX),
                 results.as_mut_ptr(),
@@ -263,13 +332,13 @@ pub(super) fn split_k(algo: &cublasLtMatmulAlgo_t) -> i64 {
 }
 
 /// C = A·Aᵀ with `algo` (alpha = 1, beta = 0), queued on `stream`.
-pub(super) fn matmul<T>(
+pub(super) fn matmul<T, TC>(
     lt_: &mut Lt,
     problem: &Problem,
     algo: &cublasLtMatmulAlgo_t,
     stream: &Arc<CudaStream>,
     a: &CudaSlice<T>,
-    c: &mut CudaSlice<T>,
+    c: &mut CudaSlice<TC>,
 ) -> Result<(), Error> {
     let (one32, zero32, one64, zero64) = (1f32, 0f32, 1f64, 0f64);
     let (alpha, beta): (*const c_void, *const c_void) = if problem.scale_f64 {
@@ -286,7 +355,7 @@ pub(super) fn matmul<T>(
     let (pa, _ga) = a.device_ptr(stream);
     let (pc, _gc) = c.device_ptr_mut(stream);
     let (pw, _gw) = lt_.workspace.device_ptr_mut(stream);
-    // SAFETY: A and C are live n×n buffers of the problem's data type on `stream`; the handle,
+    // SAFETY: A and C are live n×n buffers of the problem's data types on `stream`; the handle,
     // descriptor and layout are alive; alpha and beta are of the scale type and outlive the
     // call (cuBLASLt reads them before returning, host pointer mode); the workspace holds
     // WORKSPACE_BYTE bytes, the most the heuristic was allowed to ask for.
@@ -297,13 +366,13 @@ pub(super) fn matmul<T>(
             alpha,
             beta,
             pa as *const c_void,
-            problem.layout,
+            problem.ab,
             pa as *const c_void,
-            problem.layout,
+            problem.ab,
             pc as *const c_void,
-            problem.layout,
+            problem.cd,
             pc as *mut c_void,
-            problem.layout,
+            problem.cd,
             algo,
             pw as *mut c_void,
             WORKSPACE_BYTE,

@@ -86,11 +86,15 @@ struct State {
     lines_fresh: bool,
     /// The cuBLASLt algorithm `--algo search` chose over the default path, if it did.
     lt: Option<LtChoice>,
+    /// fp8's default path: cuBLAS has no FP8 GEMM outside cuBLASLt, so it is cublasLtMatmul
+    /// with the heuristic's first algorithm for the problem (as `torch._scaled_mm` calls it).
+    default_lt: Option<LtChoice>,
     /// The helper thread warming cuBLAS up, until the first repetition waits for it.
     warm_up: Option<std::thread::JoinHandle<Result<Second, Error>>>,
 }
 
-/// What `--algo search` chose, when it is not the default path.
+/// A cuBLASLt algorithm with its handle and problem: what `--algo search` chose over the default
+/// path, or fp8's default path.
 struct LtChoice {
     lt: lt::Lt,
     problem: lt::Problem,
@@ -126,6 +130,34 @@ struct Lines {
 /// the test-only `fault`, s = Σ C, event 2 and, with `lines`, every row and column sum of C and
 /// event 3. The one sequence a measured repetition and `--algo search`'s timed calls share.
 fn queue_repetition(
+    g: &Gpu,
+    st: &mut State,
+    p: gemm::GemmParams,
+    fault: Option<Fault>,
+    lt: Option<steps::LtCall<'_>>,
+    lines: bool,
+) -> Result<(), Error> {
+    // The default path through cuBLASLt (fp8) is lent to the step and put back, whatever the
+    // step returns.
+    let mut default_lt = if lt.is_none() {
+        st.default_lt.take()
+    } else {
+        None
+    };
+    let lt = lt.or_else(|| {
+        default_lt
+            .as_mut()
+            .map(|c| (&mut c.lt, &c.problem, &c.algo))
+    });
+    let queued = queue_steps(g, st, p, fault, lt, lines);
+    if default_lt.is_some() {
+        st.default_lt = default_lt;
+    }
+    queued
+}
+
+/// [`queue_repetition`]'s launches, with the GEMM's path decided.
+fn queue_steps(
     g: &Gpu,
     st: &mut State,
     p: gemm::GemmParams,
@@ -235,11 +267,16 @@ impl Backend for CudaBackend {
     }
 
     fn math_mode(&self, dtype: DType) -> String {
-        let chosen = match self.state.as_ref().and_then(|st| st.lt.as_ref()) {
+        let state = self.state.as_ref();
+        let chosen = match state.and_then(|st| st.lt.as_ref()) {
             Some(c) => format!(
                 "; --algo search ran it through cublasLtMatmul instead, with {}",
                 c.name
             ),
+            None => String::new(),
+        };
+        let default_algo = match state.and_then(|st| st.default_lt.as_ref()) {
+            Some(c) => format!(", the heuristic's first algorithm: {}", c.name),
             None => String::new(),
         };
         let override_note = match std::env::var("NVIDIA_TF32_OVERRIDE") {
@@ -260,6 +297,7 @@ impl Backend for CudaBackend {
             DType::F16 => {
                 "f16: cublasGemmEx, A/B/C CUDA_R_16F, CUBLAS_COMPUTE_32F (tensor cores, FP32 accumulate), CUBLAS_GEMM_DEFAULT"
             }
+            DType::Fp8 => lt::FP8_COMPUTED,
         };
         let gemm = match (self.op, dtype) {
             (MatOp::Syrk, DType::F64) => {
@@ -271,7 +309,7 @@ impl Backend for CudaBackend {
             _ => gemm,
         };
         format!(
-            "{gemm}{chosen}; kernels {}{override_note}",
+            "{gemm}{default_algo}{chosen}; kernels {}{override_note}",
             self.kernel_form
         )
     }
@@ -281,13 +319,22 @@ impl Backend for CudaBackend {
         let n32 = u32::try_from(n).map_err(|_| {
             Error::InvalidArgument(format!("n = {n} is too large for the GPU kernels"))
         })?;
-        gemm::a_times_a_transposed(n)?;
+        let p = gemm::a_times_a_transposed(n)?;
+        crate::plan::check_shape(dtype, n)?;
+        let capability = self.device.compute_capability.clone().unwrap_or_default();
+        if dtype == DType::Fp8 && !gemm::has_fp8_tensor_cores(&capability) {
+            return Err(Error::NoDevice(format!(
+                "GPU {} ({}) has compute capability {capability} and no FP8 tensor cores; --dtype fp8 needs compute capability 8.9 or newer (Ada, Hopper, Blackwell)",
+                self.device.index.unwrap_or(0),
+                self.device.name
+            )));
+        }
         let col_chunks = launch::colsum_chunks(n32);
         let reduce_blocks =
             launch::grid_stride_blocks((n as u64 * n as u64).div_ceil(4), self.gpu.multiprocessors);
         let with_lines = self.op == MatOp::Gemm;
         let line_len = if with_lines {
-            launch::line_partials(n32, dtype.size_byte() as u32) as u64 + 2 * n as u64
+            launch::line_partials(n32, dtype.c_byte() as u32) as u64 + 2 * n as u64
         } else {
             0
         };
@@ -310,18 +357,19 @@ impl Backend for CudaBackend {
         let free = free as u64;
         if need.saturating_add(HEADROOM_BYTE) > free {
             return Err(Error::OutOfMemory(format!(
-                "n = {n} in {dtype} needs {} on GPU {} (A and C, 2·n²·{} bytes, plus {} of work space); {} is free",
+                "n = {n} in {dtype} needs {} on GPU {} (A and C, n²·{} bytes, plus {} of work space); {} is free",
                 format_byte(need + HEADROOM_BYTE),
                 self.device.index.unwrap_or(0),
-                dtype.size_byte(),
+                dtype.a_byte() + dtype.c_byte(),
                 format_byte(extra + HEADROOM_BYTE),
                 format_byte(free)
             )));
         }
         let len = n * n;
         let bufs = Buffers::new(&self.gpu.stream, dtype, len)?;
-        // Only the first run of the process pays cuBLAS's one-time cost.
-        let warm_up = (!self.warmed).then(|| {
+        // Only the first run of the process pays cuBLAS's one-time cost (fp8 calls cuBLASLt,
+        // which the warm-up does not load: its first call is a warm-up repetition's).
+        let warm_up = (!self.warmed && dtype != DType::Fp8).then(|| {
             let job = steps::WarmUp {
                 ctx: self.gpu.ctx.clone(),
                 blas: self.gpu.blas.clone(),
@@ -331,12 +379,25 @@ impl Backend for CudaBackend {
             };
             std::thread::spawn(move || job.run())
         });
-        self.warmed = true;
+        self.warmed |= warm_up.is_some();
+        let default_lt = if dtype == DType::Fp8 {
+            let handle = lt::Lt::new(&self.gpu.stream)?;
+            let problem = lt::Problem::new(dtype, &p, &self.gpu.stream)?;
+            let first = lt::candidates(&handle, &problem, 1)?.into_iter().next();
+            let algo = first.ok_or_else(|| {
+                Error::device_msg(format!(
+                    "cuBLASLt offered no FP8 algorithm for n = {n} on this GPU"
+                ))
+            })?;
+            Some(LtChoice::new(handle, problem, algo))
+        } else {
+            None
+        };
         let lines = if with_lines {
             Some(Lines {
                 part: self
                     .gpu
-                    .alloc(launch::line_partials(n32, dtype.size_byte() as u32))?,
+                    .alloc(launch::line_partials(n32, dtype.c_byte() as u32))?,
                 sums: self.gpu.alloc(2 * n)?,
                 // SAFETY: every element read back is first written by a copy from `sums`.
                 host: unsafe { self.gpu.ctx.alloc_pinned_with_flags::<f64>(2 * n, 0) }
@@ -365,6 +426,7 @@ impl Backend for CudaBackend {
             lines_on: true,
             lines_fresh: false,
             lt: None,
+            default_lt,
             warm_up,
         });
         self.gpu.sync()
@@ -455,7 +517,7 @@ impl Backend for CudaBackend {
         // A split-K algorithm may add its partial products in an order that varies.
         self.state
             .as_ref()
-            .and_then(|st| st.lt.as_ref())
+            .and_then(|st| st.lt.as_ref().or(st.default_lt.as_ref()))
             .is_none_or(|c| c.split_k <= 1)
     }
 

@@ -37,7 +37,7 @@ pub(super) fn search(
     let key = algo::key(&gpu, &capability, sms, &cublas, &problem_name);
     let cache_file = algo::path(dir).display().to_string();
     let mut handle = lt::Lt::new(&g.stream)?;
-    let problem = lt::Problem::new(st.dtype, &p)?;
+    let problem = lt::Problem::new(st.dtype, &p, &g.stream)?;
     let mut cache_error = None;
     match algo::get(dir, &key) {
         Ok(Some(entry)) => {

@@ -32,7 +32,7 @@ pub(super) struct Fill<'a> {
 
 impl Map for Fill<'_> {
     type Out = ();
-    fn f<T: Element>(self, a: &mut CudaSlice<T>, _: &mut CudaSlice<T>) -> Result<(), Error> {
+    fn f<T: Element>(self, a: &mut CudaSlice<T>, _: &mut CudaSlice<T::C>) -> Result<(), Error> {
         let per_thread = T::PHILOX_PER_THREAD;
         let (stream, f) = (self.stream, self.philox);
         launch::launch_generate(stream, f, a, self.len, self.seed, per_thread, self.sms)
@@ -70,7 +70,7 @@ pub(super) struct OneGemm<'a> {
 
 impl Map for OneGemm<'_> {
     type Out = ();
-    fn f<T: Element>(self, a: &mut CudaSlice<T>, c: &mut CudaSlice<T>) -> Result<(), Error> {
+    fn f<T: Element>(self, a: &mut CudaSlice<T>, c: &mut CudaSlice<T::C>) -> Result<(), Error> {
         let g = self.gpu;
         match self.lt {
             Some((lt, problem, algo)) => super::lt::matmul(lt, problem, algo, &g.stream, a, c),
@@ -91,7 +91,7 @@ pub(super) struct Step<'a> {
 
 impl Map for Multiply<'_> {
     type Out = ();
-    fn f<T: Element>(self, a: &mut CudaSlice<T>, c: &mut CudaSlice<T>) -> Result<(), Error> {
+    fn f<T: Element>(self, a: &mut CudaSlice<T>, c: &mut CudaSlice<T::C>) -> Result<(), Error> {
         let (g, st) = (self.gpu, self.st);
         let finish = &g.kernels.sum_finish;
         if st.op == MatOp::Syrk {
@@ -145,7 +145,7 @@ pub(super) struct Verify<'a> {
 
 impl Map for Verify<'_> {
     type Out = ();
-    fn f<T: Element>(self, a: &mut CudaSlice<T>, c: &mut CudaSlice<T>) -> Result<(), Error> {
+    fn f<T: Element>(self, a: &mut CudaSlice<T>, c: &mut CudaSlice<T::C>) -> Result<(), Error> {
         let v = self;
         launch::launch_verify(
             v.stream,
@@ -174,7 +174,7 @@ pub(super) struct LineSums<'a> {
 
 impl Map for LineSums<'_> {
     type Out = ();
-    fn f<T: Element>(self, _: &mut CudaSlice<T>, c: &mut CudaSlice<T>) -> Result<(), Error> {
+    fn f<T: Element>(self, _: &mut CudaSlice<T>, c: &mut CudaSlice<T::C>) -> Result<(), Error> {
         launch::launch_line_sums(self.stream, self.fns, c, self.n, self.part, self.lines)
     }
 }
@@ -191,7 +191,7 @@ pub(super) struct LineReference<'a> {
 
 impl Map for LineReference<'_> {
     type Out = ();
-    fn f<T: Element>(self, a: &mut CudaSlice<T>, _: &mut CudaSlice<T>) -> Result<(), Error> {
+    fn f<T: Element>(self, a: &mut CudaSlice<T>, _: &mut CudaSlice<T::C>) -> Result<(), Error> {
         let v = self;
         launch::launch_line_reference(v.stream, v.fns, a, v.n, v.chunks, v.col_partial, v.lines)
     }
@@ -243,7 +243,7 @@ struct WarmCall<'a> {
 
 impl Map for WarmCall<'_> {
     type Out = ();
-    fn f<T: Element>(self, a: &mut CudaSlice<T>, c: &mut CudaSlice<T>) -> Result<(), Error> {
+    fn f<T: Element>(self, a: &mut CudaSlice<T>, c: &mut CudaSlice<T::C>) -> Result<(), Error> {
         if self.op == MatOp::Syrk {
             blas::run_syrk(self.blas, self.stream, WARM_N, a, c)
         } else {
@@ -261,7 +261,7 @@ impl Map for Download<'_> {
     fn f<T: Element>(
         self,
         a: &mut CudaSlice<T>,
-        _: &mut CudaSlice<T>,
+        _: &mut CudaSlice<T::C>,
     ) -> Result<HostMatrix, Error> {
         let host = self.0.clone_dtoh(a).map_err(driver("copying A"))?;
         Ok(T::host(host))

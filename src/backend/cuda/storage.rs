@@ -3,13 +3,14 @@
 //! In the style of candle's `Map1`/`Map2` over its storage enum: every step that touches A or
 //! C is written once, generic over [`Element`], as a [`Map`]; [`Map::map`] is the only `match`
 //! on [`Buffers`]. What differs between storage types (which cuBLAS routine, how many Philox
-//! outputs per thread, which host matrix) lives on [`Element`] and its [`BlasElement`]
-//! supertrait, so adding a storage type means one enum variant and one trait impl, not a new
-//! arm at every call site.
+//! outputs per thread, which host matrix, C's type) lives on [`Element`] and its
+//! [`BlasElement`] supertrait, so adding a storage type means one enum variant and one trait
+//! impl, not a new arm at every call site. A's storage type decides C's
+//! ([`BlasElement::C`]): the same for every dtype but fp8, whose A is E4M3 and C bf16.
 
 #![deny(unsafe_code)]
 
-use super::blas::BlasElement;
+use super::blas::{BlasElement, syrk_only_f32_f64};
 use super::driver;
 use super::kernels::Kernels;
 use crate::backend::HostMatrix;
@@ -18,8 +19,8 @@ use crate::model::dtype::DType;
 use cudarc::driver::{CudaFunction, CudaSlice, CudaStream, DeviceRepr, ValidAsZeroBits};
 use std::sync::Arc;
 
-/// A storage type of A and C on the device: f32 (f32 and tf32 runs), f64, or the 16-bit
-/// patterns of bf16 and f16.
+/// A storage type of A on the device: f32 (f32 and tf32 runs), f64, the 16-bit patterns of
+/// bf16 and f16, or the 8-bit patterns of E4M3 (fp8 runs).
 pub(super) trait Element:
     BlasElement + DeviceRepr + ValidAsZeroBits + Unpin + 'static
 {
@@ -31,10 +32,6 @@ pub(super) trait Element:
 
     /// `--op syrk`: the first pass over C's upper triangle (f32 and f64 only).
     fn sum_upper(k: &Kernels) -> Result<&CudaFunction, Error>;
-}
-
-fn syrk_only_f32_f64() -> Error {
-    Error::InvalidArgument("--op syrk runs in f32 or f64".into())
 }
 
 impl Element for f32 {
@@ -73,8 +70,20 @@ impl Element for u16 {
     }
 }
 
-/// A and C in the storage type of the run's dtype (tf32 runs store f32; bf16 and f16 runs
-/// store their 16-bit patterns).
+impl Element for u8 {
+    const PHILOX_PER_THREAD: u64 = 4;
+
+    fn host(v: Vec<Self>) -> HostMatrix {
+        HostMatrix::Bits8(v)
+    }
+
+    fn sum_upper(_: &Kernels) -> Result<&CudaFunction, Error> {
+        Err(syrk_only_f32_f64())
+    }
+}
+
+/// A and C in the storage types of the run's dtype (tf32 runs store f32; bf16 and f16 runs
+/// store their 16-bit patterns; fp8 runs A's E4M3 bytes and C's bf16 patterns).
 pub(super) enum Buffers {
     F32 {
         a: CudaSlice<f32>,
@@ -86,6 +95,10 @@ pub(super) enum Buffers {
     },
     Half {
         a: CudaSlice<u16>,
+        c: CudaSlice<u16>,
+    },
+    Fp8 {
+        a: CudaSlice<u8>,
         c: CudaSlice<u16>,
     },
 }
@@ -116,6 +129,10 @@ impl Buffers {
                 a: zeros(stream, len)?,
                 c: zeros(stream, len)?,
             },
+            DType::Fp8 => Buffers::Fp8 {
+                a: zeros(stream, len)?,
+                c: zeros(stream, len)?,
+            },
         })
     }
 }
@@ -125,8 +142,12 @@ pub(super) trait Map: Sized {
     /// What the step returns.
     type Out;
 
-    /// The step for storage type `T`.
-    fn f<T: Element>(self, a: &mut CudaSlice<T>, c: &mut CudaSlice<T>) -> Result<Self::Out, Error>;
+    /// The step for A stored as `T` (and C as `T::C`).
+    fn f<T: Element>(
+        self,
+        a: &mut CudaSlice<T>,
+        c: &mut CudaSlice<T::C>,
+    ) -> Result<Self::Out, Error>;
 
     /// Runs [`Map::f`] on `bufs` in whichever storage type they hold: the one dispatch.
     fn map(self, bufs: &mut Buffers) -> Result<Self::Out, Error> {
@@ -134,6 +155,7 @@ pub(super) trait Map: Sized {
             Buffers::F32 { a, c } => self.f(a, c),
             Buffers::F64 { a, c } => self.f(a, c),
             Buffers::Half { a, c } => self.f(a, c),
+            Buffers::Fp8 { a, c } => self.f(a, c),
         }
     }
 }
