@@ -7,7 +7,7 @@ use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_m
 use matbench::backend::cuda::{CudaBackend, probe};
 use matbench::backend::{Backend, cpu::CpuBackend};
 use matbench::model::dtype::DType;
-use matbench::model::vocab::CpuEngine;
+use matbench::model::vocab::{BackendKind, CpuEngine};
 use std::io::Write;
 use std::time::Duration;
 
@@ -57,7 +57,7 @@ fn cpu(c: &mut Criterion) {
         );
         return;
     };
-    for dtype in [DType::F32, DType::F64] {
+    for &dtype in BackendKind::Cpu.supported_dtypes() {
         bench_backend(
             c,
             &format!("cpu_faer_{dtype}_flop"),
@@ -83,7 +83,8 @@ fn gpu(c: &mut Criterion) {
             return;
         }
     };
-    for dtype in [DType::F32, DType::F64] {
+    // every dtype the GPU computes, fp8 included (1024, 4096 and 10000 are multiples of 16)
+    for &dtype in BackendKind::Cuda.supported_dtypes() {
         bench_backend(
             c,
             &format!("cuda_{dtype}_flop"),

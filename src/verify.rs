@@ -122,6 +122,12 @@ pub fn usable_rows(rows: &[usize], n: usize) -> Vec<usize> {
         .collect()
 }
 
+/// (value − reference) / |reference|; ±∞ where that is not a number (NaN, a zero reference).
+fn signed_rel_error(value: f64, reference: f64) -> f64 {
+    let e = rel_error(value, reference);
+    if value < reference { -e } else { e }
+}
+
 fn rel_error(value: f64, reference: f64) -> f64 {
     let diff = (value - reference).abs();
     if reference == 0.0 {
@@ -166,7 +172,18 @@ pub fn check(dtype: DType, n: usize, data: &VerificationData<'_>, sums: &[f64]) 
     }
 }
 
-/// Relative tolerance of a row or column sum of C, from the errors its n elements carry:
+/// The bounds of a row or column sum's relative error ([`line_bounds`]).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct LineBounds {
+    /// Every sum's relative error must stay under this.
+    pub tolerance: f64,
+    /// And within this of the repetition's median error: the share every line carries alike
+    /// (the tensor cores' truncating accumulation) is left out, so what a fault does to a few
+    /// lines stands out at any n.
+    pub spread: f64,
+}
+
+/// Bounds of a row or column sum of C, from the errors its n elements carry. The tolerance:
 ///
 /// - **f32, f64** (outputs rounded once from the exact products' accumulation): the rounding
 ///   errors have random signs and cancel: on f32 the row sums of numpy's OpenBLAS product were
@@ -189,22 +206,33 @@ pub fn check(dtype: DType, n: usize, data: &VerificationData<'_>, sums: &[f64]) 
 ///
 /// Each adds `16·√n·2⁻⁵³` for the f64 reference itself. One wrong element moves its sums by
 /// about 1/n of them (1677·u at n = 10000 in f32); a zeroed 64×64 tile moves 64 of each by
-/// 64/n, 6.4·10⁻³ at n = 10000 against bf16's bound of 1.2·10⁻³. Above n ≈ 20000 the
-/// accumulation term passes a tile's 64/n in the tensor-core types: there a fault that hits
-/// one repetition is still caught by the bit-for-bit comparison ([`LineChecker`]), and one that
-/// hits every repetition alike only by the sum and the sampled rows.
-pub fn line_tolerance(dtype: DType, n: usize) -> f64 {
+/// 64/n, 6.4·10⁻³ at n = 10000 against bf16's bound of 1.2·10⁻³.
+///
+/// **The spread.** The accumulation's share is common to every line (each sums n elements low
+/// by about the same share), so past n ≈ 20000 it would hide a tile's 64/n under the tolerance
+/// in the tensor-core types. The spread is the tolerance without it: the reference's term plus
+/// the outputs' rounding (`16·u_s/√n`, which has random signs, line by line), and each line's
+/// error must also stay within it of the repetition's median error. A tile moves 64 of the 2n
+/// lines and leaves the median where it was: at n = 65536 in bf16 its lines are off by
+/// 9.8·10⁻⁴ against a spread of 2.4·10⁻⁴ (and a tolerance of 4.2·10⁻³). (A fault that hits one repetition is caught by the
+/// bit-for-bit comparison ([`LineChecker`]) in any case; the spread is what catches one that hits
+/// every repetition alike.) For f32 and f64, which have no common share, the spread is the
+/// tolerance.
+pub fn line_bounds(dtype: DType, n: usize) -> LineBounds {
     let root_n = (n.max(1) as f64).sqrt();
     let reference = 16.0 * root_n * DType::F64.unit_roundoff();
     let accumulate = n.max(1) as f64 * DType::F32.unit_roundoff();
-    reference
-        + match dtype {
-            DType::F32 | DType::F64 => 64.0 * dtype.unit_roundoff(),
-            DType::Bf16 | DType::F16 | DType::Tf32 => {
-                16.0 * dtype.unit_roundoff() / root_n + accumulate
-            }
-            DType::Fp8 => 16.0 * dtype.unit_roundoff() / root_n + FP8_ACCUMULATION,
+    let (rounding, common) = match dtype {
+        DType::F32 | DType::F64 => (64.0 * dtype.unit_roundoff(), 0.0),
+        DType::Bf16 | DType::F16 | DType::Tf32 => {
+            (16.0 * dtype.unit_roundoff() / root_n, accumulate)
         }
+        DType::Fp8 => (16.0 * dtype.unit_roundoff() / root_n, FP8_ACCUMULATION),
+    };
+    LineBounds {
+        tolerance: reference + rounding + common,
+        spread: reference + rounding,
+    }
 }
 
 /// What fp8's accumulation may move every element of C by, relative, whatever n: `2⁻⁹`.
@@ -250,6 +278,7 @@ const FAILURES_KEPT: usize = 16;
 #[derive(Debug)]
 pub struct LineChecker {
     reference: Vec<f64>,
+    spread: f64,
     record: LineSums,
     bitwise: Option<Bitwise>,
 }
@@ -271,19 +300,20 @@ struct Bitwise {
 }
 
 impl LineChecker {
-    /// A checker against `reference` with relative bound `tolerance`; `bitwise` where the
-    /// backend's product and sums are deterministic.
+    /// A checker against `reference` with relative `bounds`; `bitwise` where the backend's
+    /// product and sums are deterministic.
     pub fn new(
         reference: Vec<f64>,
-        tolerance: f64,
+        bounds: LineBounds,
         injected_fault: Option<String>,
         bitwise: bool,
     ) -> Self {
         LineChecker {
             reference,
+            spread: bounds.spread,
             record: LineSums {
                 repetitions_checked: 0,
-                tolerance,
+                tolerance: bounds.tolerance,
                 max_rel_error: 0.0,
                 failed_repetitions: 0,
                 failures: Vec::new(),
@@ -293,6 +323,8 @@ impl LineChecker {
                 share_of_matmul: None,
                 checked_every: None,
                 budget_share: None,
+                spread: Some(bounds.spread),
+                max_spread: Some(0.0),
             },
             bitwise: bitwise.then_some(Bitwise {
                 first: None,
@@ -304,32 +336,52 @@ impl LineChecker {
         }
     }
 
-    /// Checks repetition `repetition` (from 1; `warmup` if it was one): its row and column sums.
-    /// Sums of the wrong length fail every line.
+    /// Checks repetition `repetition` (from 1; `warmup` if it was one): its row and column sums,
+    /// each within the tolerance and within the spread of the repetition's median error
+    /// ([`LineBounds`]). Sums of the wrong length fail every line.
     pub fn check(&mut self, repetition: u32, warmup: bool, rows: &[f64], columns: &[f64]) {
-        let tol = self.record.tolerance;
+        let (tol, spread) = (self.record.tolerance, self.spread);
         let reference = &self.reference;
-        let outside = |sums: &[f64], worst: &mut f64| -> Vec<usize> {
-            if sums.len() != reference.len() {
-                *worst = f64::INFINITY;
+        let errors = |sums: &[f64]| -> Option<Vec<f64>> {
+            (sums.len() == reference.len()).then(|| {
+                sums.iter()
+                    .zip(reference)
+                    .map(|(&s, &r)| signed_rel_error(s, r))
+                    .collect()
+            })
+        };
+        let (row_errors, column_errors) = (errors(rows), errors(columns));
+        let mut finite: Vec<f64> = row_errors
+            .iter()
+            .chain(&column_errors)
+            .flatten()
+            .copied()
+            .filter(|e| e.is_finite())
+            .collect();
+        let median = crate::model::stats::median(&mut finite).unwrap_or(0.0);
+        // (largest |error|, largest distance from the median)
+        let mut worst = (0f64, 0f64);
+        let mut outside = |errors: Option<Vec<f64>>| -> Vec<usize> {
+            let Some(errors) = errors else {
+                worst = (f64::INFINITY, f64::INFINITY);
                 return (0..reference.len()).collect();
-            }
-            sums.iter()
-                .zip(reference)
+            };
+            errors
+                .iter()
                 .enumerate()
-                .filter_map(|(i, (&s, &r))| {
-                    let e = rel_error(s, r);
-                    *worst = worst.max(e);
-                    (e > tol).then_some(i)
+                .filter_map(|(i, &e)| {
+                    let off = (e - median).abs();
+                    worst = (worst.0.max(e.abs()), worst.1.max(off));
+                    (e.abs() > tol || off > spread).then_some(i)
                 })
                 .collect()
         };
-        let mut worst: f64 = 0.0;
-        let bad_rows = outside(rows, &mut worst);
-        let bad_columns = outside(columns, &mut worst);
+        let bad_rows = outside(row_errors);
+        let bad_columns = outside(column_errors);
         let r = &mut self.record;
         r.repetitions_checked += 1;
-        r.max_rel_error = r.max_rel_error.max(worst);
+        r.max_rel_error = r.max_rel_error.max(worst.0);
+        r.max_spread = r.max_spread.map(|m| m.max(worst.1));
         if bad_rows.is_empty() && bad_columns.is_empty() {
             if let Some(b) = self.bitwise.as_mut() {
                 b.compare(repetition, warmup, rows, columns);
@@ -342,7 +394,7 @@ impl LineChecker {
                 (repetition, warmup),
                 bad_rows,
                 bad_columns,
-                worst,
+                (worst.0, Some(worst.1)),
                 false,
             ));
         }
@@ -378,7 +430,7 @@ fn failure(
     (repetition, warmup): (u32, bool),
     rows: Vec<usize>,
     columns: Vec<usize>,
-    max_rel_error: f64,
+    (max_rel_error, max_spread): (f64, Option<f64>),
     bitwise: bool,
 ) -> LineFailure {
     LineFailure {
@@ -389,6 +441,7 @@ fn failure(
         rows: rows.into_iter().take(NAMED).collect(),
         columns: columns.into_iter().take(NAMED).collect(),
         max_rel_error,
+        max_spread,
         bitwise,
     }
 }
@@ -430,7 +483,13 @@ impl Bitwise {
         };
         self.differing += 1;
         if self.kept.len() < FAILURES_KEPT {
-            let failed = failure((repetition, warmup), bad_rows, bad_columns, 0.0, true);
+            let failed = failure(
+                (repetition, warmup),
+                bad_rows,
+                bad_columns,
+                (0.0, None),
+                true,
+            );
             self.kept.push(failed);
         }
     }
@@ -463,9 +522,9 @@ mod tests {
     #[test]
     fn line_sums_catch_and_place_a_wrong_element_in_any_repetition() {
         let reference = vec![10.0, 20.0, 30.0];
-        let tol = line_tolerance(DType::F32, 3);
-        assert!(tol < 5e-6);
-        let mut checker = LineChecker::new(reference.clone(), tol, None, false);
+        let bounds = line_bounds(DType::F32, 3);
+        assert!(bounds.tolerance < 5e-6 && bounds.spread == bounds.tolerance);
+        let mut checker = LineChecker::new(reference.clone(), bounds, None, false);
         checker.check(1, true, &reference, &reference);
         let mut rows = reference.clone();
         rows[1] *= 1.0 + 1e-4; // one element of row 1 off by 1/n of the row's sum, roughly
@@ -492,7 +551,10 @@ mod tests {
     fn line_tolerances_leave_room_for_rounding_and_catch_a_zeroed_tile() {
         for &dtype in <DType as clap::ValueEnum>::value_variants() {
             for n in [256usize, 4096, 10_000, 16_384, 65_536] {
-                let tol = line_tolerance(dtype, n);
+                let LineBounds {
+                    tolerance: tol,
+                    spread,
+                } = line_bounds(dtype, n);
                 // a zeroed 64×64 tile moves 64 row sums by 64/n of them
                 let tile = 64.0 / n as f64;
                 let storage = match dtype {
@@ -515,23 +577,89 @@ mod tests {
                 if n <= 16_384 {
                     assert!(tile > room * tol, "{dtype} n={n}: tile {tile:e} vs {tol:e}");
                 }
+                // without the common share, a tile stands out at every n
+                assert!(spread > 8.0 * storage && spread <= tol, "{dtype} n={n}");
+                assert!(
+                    tile > 3.0 * spread,
+                    "{dtype} n={n}: tile {tile:e} vs {spread:e}"
+                );
             }
         }
         // one zeroed element (1/n of its sums) is caught in f32 and f64
         for n in [1000usize, 10_000, 65_536] {
             for dtype in [DType::F32, DType::F64] {
                 assert!(
-                    1.0 / n as f64 > 3.0 * line_tolerance(dtype, n),
+                    1.0 / n as f64 > 3.0 * line_bounds(dtype, n).tolerance,
                     "{dtype} {n}"
                 );
             }
         }
     }
 
+    /// Every line low by the same share (the tensor cores' truncating accumulation) passes; a
+    /// tile that moves a few lines by less than the tolerance, in every repetition alike (so
+    /// the bitwise comparison sees nothing), fails on the spread and is named.
+    #[test]
+    fn a_fault_under_the_common_share_stands_out_from_the_median() {
+        let n = 65_536;
+        let bounds = line_bounds(DType::Bf16, n);
+        let common = -0.6 * (bounds.tolerance - bounds.spread);
+        let reference: Vec<f64> = (0..n).map(|i| 1000.0 + (i % 97) as f64).collect();
+        // rounding noise within a third of the spread, alternating in sign
+        let computed = |tile: bool| -> Vec<f64> {
+            reference
+                .iter()
+                .enumerate()
+                .map(|(i, &r)| {
+                    let noise = if i % 2 == 0 { 1.0 } else { -1.0 } * bounds.spread / 3.0;
+                    let hit = if tile && (100..164).contains(&i) {
+                        -64.0 / n as f64
+                    } else {
+                        0.0
+                    };
+                    r * (1.0 + common + noise + hit)
+                })
+                .collect()
+        };
+        let mut checker = LineChecker::new(reference.clone(), bounds, None, true);
+        let clean = computed(false);
+        checker.check(1, true, &clean, &clean);
+        let r = checker.finish(&[]);
+        assert_eq!(r.failed_repetitions, 0, "{}", r.summary());
+        assert!(r.max_spread.unwrap() < bounds.spread, "{r:?}");
+        assert!(
+            r.summary().contains("of their repetition's median"),
+            "{}",
+            r.summary()
+        );
+        let mut checker = LineChecker::new(reference.clone(), bounds, None, true);
+        let hit = computed(true);
+        for rep in 1..=3 {
+            checker.check(rep, rep == 1, &hit, &clean);
+        }
+        let r = checker.finish(&[]);
+        assert_eq!(r.failed_repetitions, 3, "{}", r.summary());
+        let f = &r.failures[0];
+        assert!(
+            f.max_rel_error < bounds.tolerance,
+            "under the tolerance: {f:?}"
+        );
+        assert_eq!((f.rows_failed, f.columns_failed), (64, 0));
+        assert_eq!(f.rows[0], 100);
+        assert!(
+            r.summary().contains("from the repetition's median error"),
+            "{}",
+            r.summary()
+        );
+    }
+
     #[test]
     fn repetitions_are_compared_bit_for_bit_and_the_odd_one_is_named() {
         let reference: Vec<f64> = vec![10.0, 20.0, 30.0];
-        let tol = 1e-3;
+        let tol = LineBounds {
+            tolerance: 1e-3,
+            spread: 1e-3,
+        };
         let nudged = |i: usize| {
             let mut v = reference.clone();
             v[i] = f64::from_bits(v[i].to_bits() + 1); // far within the bound

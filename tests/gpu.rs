@@ -537,6 +537,15 @@ fn gpu_every_element_of_every_repetition_is_checked_in_every_dtype() {
             .unwrap_or(1);
         let bitwise = split_k <= 1;
         assert_eq!(lines["bitwise_compared"], bitwise, "{dtype}: {lines}");
+        let spread = lines["spread"].as_f64().unwrap();
+        assert!(
+            lines["max_spread"].as_f64().unwrap() < spread,
+            "{dtype}: {lines}"
+        );
+        assert!(
+            spread <= lines["tolerance"].as_f64().unwrap(),
+            "{dtype}: {lines}"
+        );
         assert!(lines["share_of_matmul"].as_f64().unwrap() > 0.0, "{lines}");
         common::assert_meets_the_schema(&v);
         let tile_rows: Vec<u64> = (640..656).collect();

@@ -343,11 +343,11 @@ fn measure(
     // Every repetition's row and column sums, where the backend offers them (module docs of
     // `verify::LineChecker`); the reference is computed once, outside the timed work.
     let line_start = crate::backend::monotonic_s();
-    let tolerance = verify::line_tolerance(job.dtype, job.n);
+    let bounds = verify::line_bounds(job.dtype, job.n);
     let bitwise = backend.reproducible();
     let mut lines = backend
         .line_reference()
-        .map(|(reference, fault)| verify::LineChecker::new(reference, tolerance, fault, bitwise));
+        .map(|(reference, fault)| verify::LineChecker::new(reference, bounds, fault, bitwise));
     let line_reference_s = lines
         .as_ref()
         .map(|_| crate::backend::monotonic_s() - line_start);

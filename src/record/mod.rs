@@ -306,6 +306,14 @@ pub struct LineSums {
     /// The budget k was set by (0.01 for f32/f64, 0.05 for tf32, bf16, f16, fp8).
     #[serde(default)]
     pub budget_share: Option<f64>,
+    /// Bound on how far a sum's relative error may stray from its repetition's median error
+    /// (`verify::LineBounds::spread`: the tolerance without the share every line carries
+    /// alike).
+    #[serde(default)]
+    pub spread: Option<f64>,
+    /// Largest distance of a sum's relative error from its repetition's median error.
+    #[serde(default)]
+    pub max_spread: Option<f64>,
 }
 
 /// One repetition whose checksums failed.
@@ -325,6 +333,10 @@ pub struct LineFailure {
     pub columns_failed: u32,
     /// Largest relative error of a sum in this repetition (0 where only `bitwise` failed).
     pub max_rel_error: f64,
+    /// Largest distance of a sum's relative error from the repetition's median error (absent
+    /// where only `bitwise` failed).
+    #[serde(default)]
+    pub max_spread: Option<f64>,
     /// The sums were within the bound but not the same bits as the other repetitions': the
     /// rows and columns named are those whose bits differed.
     #[serde(default)]
@@ -396,9 +408,17 @@ impl LineSums {
             (Some(share), _, _) => format!("; {:.1}% of the matmul's time", 100.0 * share),
             _ => String::new(),
         };
+        let spread = match (self.spread, self.max_spread) {
+            (Some(bound), Some(largest)) if bound < self.tolerance => {
+                format!(
+                    " and within {bound:.1e} of their repetition's median (largest {largest:.2e})"
+                )
+            }
+            _ => String::new(),
+        };
         match self.failures.first() {
             None => format!(
-                "every row and column sum of {} repetitions within {:.1e} (largest {:.2e}){}{cost}{injected}",
+                "every row and column sum of {} repetitions within {:.1e} (largest {:.2e}){spread}{}{cost}{injected}",
                 self.repetitions_checked,
                 self.tolerance,
                 self.max_rel_error,
@@ -416,13 +436,19 @@ impl LineSums {
                 if f.warmup { " (warm-up)" } else { "" },
                 spans(&f.rows, f.rows_failed),
                 spans(&f.columns, f.columns_failed),
-                if f.bitwise {
-                    "not the same bits as the other repetitions' (within the bound)".to_string()
-                } else {
-                    format!(
+                match (f.bitwise, f.max_spread, self.spread) {
+                    (true, _, _) => {
+                        "not the same bits as the other repetitions' (within the bound)".to_string()
+                    }
+                    (false, Some(off), Some(bound)) if f.max_rel_error <= self.tolerance =>
+                        format!(
+                            "up to {off:.2e} from the repetition's median error (bound {bound:.1e}; off by up to {:.2e}, bound {:.1e})",
+                            f.max_rel_error, self.tolerance
+                        ),
+                    _ => format!(
                         "off by up to {:.2e} (bound {:.1e})",
                         f.max_rel_error, self.tolerance
-                    )
+                    ),
                 }
             ),
         }
