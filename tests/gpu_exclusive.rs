@@ -7,9 +7,17 @@
 #[macro_use]
 mod common;
 
+/// One test at a time: two runs at once would each (rightly) find the GPU shared.
+static GPU: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn alone() -> std::sync::MutexGuard<'static, ()> {
+    GPU.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
 #[test]
 fn gpu_cli_run_records_a_verified_true_fp32_result() {
     require_gpu!("gpu_cli_run_records_a_verified_true_fp32_result");
+    let _gpu = alone();
     let dir = tempfile::tempdir().unwrap();
     let out = common::matbench(dir.path())
         .args(["gpu", "4096", "--format", "json", "--reps", "5", "--check"])
@@ -69,6 +77,7 @@ fn gpu_cli_run_records_a_verified_true_fp32_result() {
 fn gpu_check_fails_below_a_floor_no_gpu_reaches_and_records_why() {
     let name = "gpu_check_fails_below_a_floor_no_gpu_reaches_and_records_why";
     require_gpu!(name);
+    let _gpu = alone();
     let dir = tempfile::tempdir().unwrap();
     let out = common::matbench(dir.path())
         .args([
