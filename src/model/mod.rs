@@ -30,6 +30,19 @@ pub fn format_byte(bytes: u64) -> String {
     }
 }
 
+/// `k` as an English ordinal: 1st, 2nd, 3rd, 4th, 11th, 12th, 13th, 21st. (Six lines; a crate
+/// for it would be the larger dependency.)
+pub fn ordinal(k: u32) -> String {
+    let suffix = match (k % 10, k % 100) {
+        (_, 11..=13) => "th",
+        (1, _) => "st",
+        (2, _) => "nd",
+        (3, _) => "rd",
+        _ => "th",
+    };
+    format!("{k}{suffix}")
+}
+
 /// Seconds since the first call in this process, from the monotonic clock.
 pub fn monotonic_s() -> Second {
     static EPOCH: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
@@ -37,4 +50,22 @@ pub fn monotonic_s() -> Second {
         .get_or_init(std::time::Instant::now)
         .elapsed()
         .as_secs_f64()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn ordinals_read_as_english() {
+        let got: Vec<String> = [1, 2, 3, 4, 11, 12, 13, 21, 22, 23, 101, 111, 112]
+            .into_iter()
+            .map(super::ordinal)
+            .collect();
+        assert_eq!(
+            got,
+            [
+                "1st", "2nd", "3rd", "4th", "11th", "12th", "13th", "21st", "22nd", "23rd",
+                "101st", "111th", "112th"
+            ]
+        );
+    }
 }

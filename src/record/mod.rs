@@ -401,8 +401,9 @@ impl LineSums {
         };
         let cost = match (self.share_of_matmul, self.checked_every, self.budget_share) {
             (Some(share), Some(k), Some(budget)) if k > 1 => format!(
-                "; {:.1}% of the matmul's time each, so after the warm-ups every {k}th repetition (budget {:.0}%, --line-sums)",
+                "; {:.1}% of the matmul's time each, so after the warm-ups every {} repetition (budget {:.0}%, --line-sums)",
                 100.0 * share,
+                crate::model::ordinal(k),
                 100.0 * budget
             ),
             (Some(share), _, _) => format!("; {:.1}% of the matmul's time", 100.0 * share),
