@@ -4,20 +4,21 @@
 # run with the default path right after it (the search must never be slower beyond the noise).
 #
 #   bash scripts/gpu-algo-check.sh            (binary: $MATBENCH or .device/release/matbench)
+#   DTYPES="tf32 fp8" SIZES="10000" bash scripts/gpu-algo-check.sh     (a part of the table)
 set -uo pipefail
 B=${MATBENCH:-.device/release/matbench}
 CACHE=$(mktemp -d)
-python3 - "$B" "$CACHE" <<'PY'
+python3 - "$B" "$CACHE" "${DTYPES:-f32 tf32 bf16 f16 fp8}" "${SIZES:-4096 10000 16384}" <<'PY'
 import json, subprocess, sys
-b, cache = sys.argv[1], sys.argv[2]
+b, cache, dtypes, sizes = sys.argv[1], sys.argv[2], sys.argv[3].split(), sys.argv[4].split()
 def run(*args):
     r = subprocess.run([b, *args, "--no-save", "--format", "json"], capture_output=True, text=True)
     if r.returncode != 0:
         return None, r.stderr.strip()
     return json.loads(r.stdout), None
 print("dtype n      candidates regret  chosen                                             default ms  best ms   run: search ms / default ms")
-for dt in ("f32", "tf32", "bf16", "f16"):
-    for n in ("4096", "10000", "16384"):
+for dt in dtypes:
+    for n in sizes:
         s, err = run("gpu", n, "--dtype", dt, "--algo", "search", "--cache-dir", cache)
         if s is None:
             print(f"{dt:5} {n:6} FAILED: {err}")

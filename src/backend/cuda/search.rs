@@ -64,7 +64,11 @@ pub(super) fn search(
     // events: timed the way a run times it, with the reduction and the checksums after it, so
     // the GPU works at the duty cycle (and, at its power cap, the clocks) of a run. Calls back
     // to back without them ranked tf32 candidates differently on the H200: the default path
-    // timed 5.8 ms there against 5.2 ms in a run.
+    // timed 5.8 ms there against 5.2 ms in a run. What is left of that gap is the length of
+    // the load, not its duty: the search keeps the GPU busy for 0.6–4 s, a default run's
+    // repetitions for about 0.1 s, and the H200 at its power cap runs a sustained load slower
+    // (docs/performance.md); copying the sums back and checking them on the host as a run
+    // does changed nothing measurable (2026-11-30).
     let mut time = |i: usize, st: &mut State| -> Result<Second, Error> {
         let lt = (i > 0).then(|| (&mut handle, &problem, &algos[i - 1]));
         let lines = st.lines.is_some();
@@ -88,10 +92,13 @@ pub(super) fn search(
         .ceil()
         .clamp(f64::from(ROUNDS.0), f64::from(ROUNDS.1)) as u32;
     let mut samples: Vec<Vec<Second>> = vec![Vec::new(); count];
-    for _ in 0..rounds {
-        for (i, s) in samples.iter_mut().enumerate() {
+    // Each round starts one candidate later, so no candidate always follows the same one: a
+    // call's time can carry what the call before it left (clocks, power).
+    for round in 0..rounds as usize {
+        for k in 0..count {
+            let i = (round + k) % count;
             if failed[i].is_none() {
-                s.push(time(i, st)?);
+                samples[i].push(time(i, st)?);
             }
         }
     }
