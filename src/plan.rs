@@ -86,23 +86,6 @@ pub fn check_dtype(kind: BackendKind, dtype: DType) -> Result<(), Error> {
     )))
 }
 
-/// Refuses a size the dtype's GEMM cannot take: fp8 needs n a multiple of 16 (cuBLASLt's FP8
-/// kernels want every row of A, n bytes, 16-byte aligned; `torch._scaled_mm` asks the same).
-pub fn check_shape(dtype: DType, n: usize) -> Result<(), Error> {
-    if dtype != DType::Fp8 || n.is_multiple_of(16) {
-        return Ok(());
-    }
-    let (below, above) = (n / 16 * 16, n.div_ceil(16) * 16);
-    let below = if below > 0 {
-        format!("{below} or ")
-    } else {
-        String::new()
-    };
-    Err(Error::InvalidArgument(format!(
-        "--dtype fp8 needs n a multiple of 16 (cuBLASLt's FP8 kernels read A's rows 16-byte aligned); n = {n} is not: try {below}{above}"
-    )))
-}
-
 /// Checks `--warmup`, `--warmup-time`, `--reps` and `--max-time` together: `--reps` is a count from 1 to
 /// [`MAX_REPS`] or the word `auto`; `--max-time` is a finite number of seconds in
 /// (0, [`MAX_MAX_TIME_S`]] and only goes with `--reps auto`.
@@ -237,7 +220,7 @@ fn common(run: &RunArgs, kind: BackendKind) -> Result<(usize, Warmup, Reps, u64)
     let n = parse_size(&run.size)?;
     check_timeout(run.timeout)?;
     check_dtype(kind, run.dtype)?;
-    check_shape(run.dtype, n)?;
+    run.dtype.check_size(n)?;
     if run.op == MatOp::Syrk && !matches!(run.dtype, DType::F32 | DType::F64) {
         return Err(Error::InvalidArgument(format!(
             "--op syrk runs in f32 or f64 (cuBLAS has no real {} SYRK); use --op gemm for --dtype {}",

@@ -304,7 +304,7 @@ impl Grid {
             for &dtype in &dtypes {
                 plan::check_dtype(kind, dtype)?;
                 for &n in &sizes {
-                    plan::check_shape(dtype, n)?;
+                    dtype.check_size(n)?;
                 }
             }
         }

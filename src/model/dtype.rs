@@ -70,6 +70,24 @@ impl DType {
         }
     }
 
+    /// Refuses a size this dtype's GEMM cannot take: fp8 needs n a multiple of 16 (cuBLASLt's
+    /// FP8 kernels want every row of A, n bytes, 16-byte aligned; `torch._scaled_mm` asks the
+    /// same).
+    pub fn check_size(self, n: usize) -> Result<(), crate::error::Error> {
+        if self != DType::Fp8 || n.is_multiple_of(16) {
+            return Ok(());
+        }
+        let (below, above) = (n / 16 * 16, n.div_ceil(16) * 16);
+        let below = if below > 0 {
+            format!("{below} or ")
+        } else {
+            String::new()
+        };
+        Err(crate::error::Error::InvalidArgument(format!(
+            "--dtype fp8 needs n a multiple of 16 (cuBLASLt's FP8 kernels read A's rows 16-byte aligned); n = {n} is not: try {below}{above}"
+        )))
+    }
+
     /// The lowercase name used on the command line and in records.
     pub fn name(self) -> &'static str {
         match self {

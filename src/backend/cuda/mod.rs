@@ -320,7 +320,7 @@ impl Backend for CudaBackend {
             Error::InvalidArgument(format!("n = {n} is too large for the GPU kernels"))
         })?;
         let p = gemm::a_times_a_transposed(n)?;
-        crate::plan::check_shape(dtype, n)?;
+        dtype.check_size(n)?;
         let capability = self.device.compute_capability.clone().unwrap_or_default();
         if dtype == DType::Fp8 && !gemm::has_fp8_tensor_cores(&capability) {
             return Err(Error::NoDevice(format!(
