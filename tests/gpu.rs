@@ -592,27 +592,12 @@ fn gpu_algo_search_times_the_candidates_records_the_regret_and_caches_the_winner
     require_gpu!("gpu_algo_search_times_the_candidates_records_the_regret_and_caches_the_winner");
     let cache = tempfile::tempdir().unwrap();
     for dtype in ["f32", "bf16", "fp8"] {
+        let cache_dir = cache.path().to_str().unwrap();
         let run = || {
-            let out = common::matbench_bare()
-                .args([
-                    "gpu",
-                    "2048",
-                    "--dtype",
-                    dtype,
-                    "--algo",
-                    "search",
-                    "--cache-dir",
-                ])
-                .arg(cache.path())
-                .args(["--reps", "5", "--format", "json", "--no-save"])
-                .output()
-                .unwrap();
-            assert!(
-                out.status.success(),
-                "{dtype}: {}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-            serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()
+            let args = [
+                "gpu", "2048", "--dtype", dtype, "--algo", "search", "--reps", "5",
+            ];
+            common::json_run_in_temp(&[&args[..], &["--cache-dir", cache_dir]].concat()).0
         };
         let first = run();
         let algo = &first["algo"];

@@ -107,24 +107,6 @@ impl Draws {
     }
 }
 
-/// The median of `values` (reordered in place): the middle one, or the mean of the two middle
-/// ones, as [`crate::model::stats::Summary`] computes it. NaN for no values.
-pub fn median(values: &mut [f64]) -> f64 {
-    let len = values.len();
-    if len == 0 {
-        return f64::NAN;
-    }
-    let mid = len / 2;
-    let (below, upper, _) = values.select_nth_unstable_by(mid, f64::total_cmp);
-    let upper = *upper;
-    if len % 2 == 1 {
-        upper
-    } else {
-        let lower = below.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-        (lower + upper) / 2.0
-    }
-}
-
 /// The `q` quantile (0 ≤ q ≤ 1) of sorted values, interpolating linearly between order
 /// statistics (R's type 7). NaN for no values.
 fn quantile(sorted: &[f64], q: f64) -> f64 {
@@ -143,7 +125,7 @@ fn quantile(sorted: &[f64], q: f64) -> f64 {
 fn resampled_median(samples: &[Second], draws: &mut Draws, scratch: &mut Vec<f64>) -> f64 {
     scratch.clear();
     scratch.extend((0..samples.len()).map(|_| samples[draws.below(samples.len())]));
-    median(scratch)
+    crate::model::stats::median(scratch).unwrap_or(f64::NAN)
 }
 
 /// The bootstrap interval of median(candidate) / median(baseline), at
@@ -170,14 +152,6 @@ pub fn ratio_interval(baseline: &[Second], candidate: &[Second]) -> (f64, f64) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn medians_match_the_summary_statistics() {
-        assert_eq!(median(&mut [3.0, 1.0, 2.0]), 2.0);
-        assert_eq!(median(&mut [4.0, 1.0, 2.0, 3.0]), 2.5);
-        assert_eq!(median(&mut [7.0]), 7.0);
-        assert!(median(&mut []).is_nan());
-    }
 
     #[test]
     fn quantiles_interpolate_between_order_statistics() {
